@@ -1,0 +1,98 @@
+"""The per-genre assets: the TSV export in the lake and the catalog table over it.
+
+Both are partitioned by genre with a single-run backfill policy, so a backfill of many genres is
+one run, one genre query and one pass over the ratings (per contiguous range of partitions).
+"""
+
+
+import dagster as dg
+
+from genre_assets import checks
+from genre_assets.assets.source_tables import GROUP, movies, ratings
+from genre_assets.partitions import genre_partitions
+from genre_assets.resources.catalog import CatalogResource
+from genre_assets.resources.engine import EngineResource
+from genre_assets.resources.lake import LakeResource
+from genre_assets.scripts import GenreTarget, genre_targets
+from genre_assets.tsv import parse_export, preview_markdown
+
+_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
+    # partition_keys covers both a single partition and a single-run backfill range.
+    return genre_targets(context.partition_keys)
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[movies, ratings],
+    partitions_def=genre_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=_RETRY,
+    kinds={"sql", "tsv"},
+    description=(
+        "Per genre: every rated film with its average rating, exported as "
+        "movielens/<slug>/<slug>_films.tsv in the lake."
+    ),
+)
+def genre_film_export(
+    context: dg.AssetExecutionContext, engine: EngineResource, lake: LakeResource
+) -> dg.MaterializeResult:
+    targets = _run_targets(context)
+    context.log.info(f"Exporting {len(targets)} genre(s): {', '.join(t.name for t in targets)}")
+    exports = engine.export_genres(context.log, targets)
+    for export in exports:
+        rows = parse_export(lake.read_bytes(export.key), export.uri)
+        context.add_asset_metadata(
+            {
+                "row_count": export.row_count,
+                "path": dg.MetadataValue.path(export.uri),
+                "size_bytes": export.size_bytes,
+                "preview": dg.MetadataValue.md(preview_markdown(rows)),
+                "engine": engine.engine_name,
+            },
+            partition_key=export.genre,
+        )
+    return dg.MaterializeResult(metadata={"genres_in_run": len(exports)})
+
+
+def _genre_movie_counts(context: dg.AssetExecutionContext) -> dict[str, int] | None:
+    """Genre counts recorded by the latest materialisation of `movies`, if any."""
+    event = context.instance.get_latest_materialization_event(movies.key)
+    materialization = event.asset_materialization if event else None
+    found = materialization.metadata.get("genres_found") if materialization else None
+    return dict(found.value) if found is not None else None
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[genre_film_export],
+    partitions_def=genre_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=_RETRY,
+    kinds={"sql"},
+    check_specs=checks.check_specs(dg.AssetKey("genre_film_table")),
+    description="Per genre: the catalog table <database>.<slug>_films over the genre's export folder.",
+)
+def genre_film_table(
+    context: dg.AssetExecutionContext,
+    engine: EngineResource,
+    lake: LakeResource,
+    catalog: CatalogResource,
+):
+    targets = _run_targets(context)
+    metadata = dict(engine.create_genre_tables(context.log, targets))
+    for target in targets:
+        context.add_asset_metadata(
+            {
+                "table": f"{catalog.database_name()}.{target.table}",
+                "location": dg.MetadataValue.path(lake.uri(target.export_folder)),
+            },
+            partition_key=target.name,
+        )
+    yield dg.MaterializeResult(metadata=metadata)
+    rows_by_genre = {
+        t.name: parse_export(lake.read_bytes(t.export_key), lake.uri(t.export_key)) for t in targets
+    }
+    yield from checks.evaluate(rows_by_genre, _genre_movie_counts(context))

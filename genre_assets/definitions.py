@@ -1,0 +1,31 @@
+"""The code location: assets, checks, sensors and jobs bound to one deployment's resources.
+
+The deployment is the only configuration read at import time (GENRE_ASSETS_DEPLOYMENT, default
+`local`); `build_definitions` builds any deployment for tests and tools.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from genre_assets.assets import ALL_ASSETS
+from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, resources_for
+from genre_assets.jobs import all_genres_job
+from genre_assets.sensors.partition_seeder import genre_partition_seeder
+
+
+def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[all_genres_job],
+        sensors=[genre_partition_seeder],
+        resources=dict(resources_for(deployment)),
+        # One process per run: steps share the run's resources (on AWS, its one EMR cluster)
+        # and nothing pays a subprocess start-up per step.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT))

@@ -1,0 +1,128 @@
+"""The local engine: DuckDB runs the transpiled Presto query over the lake folder's files.
+
+It plays the part EMR plays on AWS: its DDL comes from the same table specs as the Hive DDL, its
+genre query is the Presto template run through sqlglot, and its TSVs are byte-for-byte what the
+EMR export script writes from presto-cli's TSV output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+import dagster as dg
+from pydantic import Field
+import duckdb
+
+from genre_assets import scripts
+from genre_assets.errors import EngineError
+from genre_assets.resources.catalog import LocalCatalogResource
+from genre_assets.resources.engine import EngineResource, GenreExport
+from genre_assets.resources.lake import LocalLakeResource
+from genre_assets.schema import TableSpec
+from genre_assets.scripts import GenreTarget
+from genre_assets.sql_text import render
+
+
+class DuckDBEngineResource(EngineResource):
+    """DuckDB over a local lake folder, with a DuckDB file as the catalog."""
+
+    lake: LocalLakeResource
+    catalog: LocalCatalogResource
+    threads: int = Field(default=0, description="DuckDB worker threads; 0 means one per core")
+    memory_limit: str = Field(
+        default="2GB", description="DuckDB memory limit; larger intermediates spill to disk"
+    )
+
+    @property
+    def engine_name(self) -> str:
+        return f"duckdb {duckdb.__version__}"
+
+    def _config(self) -> dict[str, str]:
+        config = {"memory_limit": self.memory_limit}
+        if self.threads > 0:
+            config["threads"] = str(self.threads)
+        return config
+
+    def _execute_ddl(self, sql: str) -> None:
+        with self.catalog.connect() as con:
+            try:
+                con.begin()
+                con.execute(sql)
+                con.commit()
+            except duckdb.Error as error:
+                con.rollback()
+                raise EngineError(f"the local catalog rejected a statement: {error}") from error
+
+    def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, object]:
+        database = self.catalog.database_name()
+        self._execute_ddl(scripts.duckdb_create_schema(database))
+        log.info(f"Database {database} is present in the local catalog {self.catalog.file()}")
+        return {"catalog": str(self.catalog.file())}
+
+    def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, object]:
+        database = self.catalog.database_name()
+        location = self.lake.uri(table.folder)
+        self._execute_ddl(
+            scripts.duckdb_create_view(database, table, f"{location}*{table.file_suffix}", location)
+        )
+        started = time.perf_counter()
+        with self.catalog.connect(read_only=True) as con:
+            try:
+                row_count = con.execute(
+                    render("duckdb/count_rows.sql.j2", database=database, table=table.name)
+                ).fetchone()[0]
+            except duckdb.Error as error:
+                raise EngineError(f"reading {location} as the {table.name} table failed: {error}") from error
+        log.info(f"{database}.{table.name} reads {location}: {row_count} rows")
+        return {
+            "row_count": int(row_count),
+            "count_seconds": round(time.perf_counter() - started, 3),
+        }
+
+    def export_genres(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> list[GenreExport]:
+        database = self.catalog.database_name()
+        sql = scripts.local_genre_export_sql(database, targets)
+        started = time.perf_counter()
+        with self.catalog.connect(read_only=True, config=self._config()) as con:
+            try:
+                rows = con.execute(sql).fetchall()
+            except duckdb.Error as error:
+                raise EngineError(f"the genre query failed: {error}") from error
+        log.info(
+            f"Genre query for {len(targets)} genre(s) took {time.perf_counter() - started:.2f} s"
+        )
+        bodies = {slug: (count, lines) for slug, count, lines in rows}
+        exports = []
+        for target in targets:
+            count, lines = bodies.get(target.slug, (0, None))
+            text = scripts.TSV_HEADER + "\n" + (lines + "\n" if lines else "")
+            data = text.encode("utf-8")
+            self.lake.write_bytes(target.export_key, data)
+            exports.append(
+                GenreExport(
+                    genre=target.name,
+                    key=target.export_key,
+                    uri=self.lake.uri(target.export_key),
+                    row_count=int(count),
+                    size_bytes=len(data),
+                )
+            )
+            log.info(f"Wrote {count} films of {target.name!r} to {self.lake.uri(target.export_key)}")
+        return exports
+
+    def create_genre_tables(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> Mapping[str, object]:
+        database = self.catalog.database_name()
+        statements = []
+        for target in targets:
+            location = self.lake.uri(target.export_folder)
+            statements.append(
+                scripts.duckdb_create_view(database, target.table_spec(), f"{location}*.tsv", location)
+            )
+        self._execute_ddl("\n".join(statements))
+        log.info(f"Defined {len(targets)} genre table(s) in {database}")
+        return {"tables": [f"{database}.{t.table}" for t in targets]}

@@ -1,0 +1,57 @@
+"""The SQL engine interface: create the database and tables, export genre film tables.
+
+Local runs use DuckDB (`duckdb_engine`); AWS runs use Hive and Presto on EMR. Both execute the
+scripts rendered by `genre_assets.scripts`, and both report what they did as `GenreExport`s and
+metadata dictionaries that assets attach to their materialisations.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+
+from genre_assets.schema import TableSpec
+from genre_assets.scripts import GenreTarget
+
+
+@dataclass(frozen=True)
+class GenreExport:
+    """One genre's TSV export as written to the lake."""
+
+    genre: str
+    key: str
+    uri: str
+    row_count: int
+    size_bytes: int
+
+
+class EngineResource(dg.ConfigurableResource, ABC):
+    """Runs the pipeline's SQL on some engine."""
+
+    @property
+    @abstractmethod
+    def engine_name(self) -> str:
+        """A short label for metadata and logs, e.g. `duckdb 2.0.0` or `emr-7.5.0`."""
+
+    @abstractmethod
+    def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, object]:
+        """Ensure the film database exists; return metadata describing what was done."""
+
+    @abstractmethod
+    def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, object]:
+        """(Re)define a source table over its lake folder; return metadata (row count if cheap)."""
+
+    @abstractmethod
+    def export_genres(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> list[GenreExport]:
+        """Compute every target genre in one pass over the ratings and write their TSVs."""
+
+    @abstractmethod
+    def create_genre_tables(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> Mapping[str, object]:
+        """(Re)define each target's catalog table over its export folder."""
