@@ -23,7 +23,7 @@ DEFAULT_DEPLOYMENT = "local"
 # Name -> (environment variable, default, meaning), listed in the README's configuration table.
 SETTINGS: dict[str, tuple[str, str, str]] = {
     "lake": ("GENRE_ASSETS_LAKE", "./data/lake", "the lake: a folder (local)"),
-    "catalog": ("GENRE_ASSETS_CATALOG", "./data/catalog.duckdb", "the local catalog's DuckDB file"),
+    "catalog": ("GENRE_ASSETS_CATALOG", "", "the local catalog's DuckDB file (default <lake>/_catalog.duckdb)"),
     "database": ("GENRE_ASSETS_DATABASE", "movielens", "the catalog database's name"),
     "duckdb_threads": ("GENRE_ASSETS_DUCKDB_THREADS", "0", "DuckDB threads; 0 = one per core"),
     "duckdb_memory": ("GENRE_ASSETS_DUCKDB_MEMORY", "2GB", "DuckDB memory limit"),
@@ -44,7 +44,7 @@ def _env(name: str, *, as_int: bool = False) -> Any:
 
 def local_resources() -> dict[str, dg.ConfigurableResource]:
     lake = LocalLakeResource(path=_env("lake"))
-    catalog = LocalCatalogResource(path=_env("catalog"), database=_env("database"))
+    catalog = LocalCatalogResource(lake=lake, path=_env("catalog"), database=_env("database"))
     engine = DuckDBEngineResource(
         lake=lake,
         catalog=catalog,

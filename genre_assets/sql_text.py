@@ -19,7 +19,8 @@ from sqlglot import exp
 
 from genre_assets.errors import ConfigurationError, InputError
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
+_IDENTIFIER = re.compile(r"^[a-z0-9_]{1,128}$")
+_QUOTES = {"hive": "`", "presto": '"', "duckdb": '"'}
 
 
 def sql_dir() -> Path:
@@ -35,14 +36,19 @@ def sql_dir() -> Path:
 
 
 def validate_identifier(name: str, what: str = "identifier") -> str:
-    """Lower-case letters, digits and `_`, not starting with a digit: valid in Hive, Glue, Presto
-    and DuckDB without quoting."""
+    """1-128 lower-case letters, digits and `_`: the names Glue keeps as typed."""
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
         raise InputError(
-            f"{what} {name!r} is not allowed: use 1-128 lower-case letters, digits or '_', "
-            "not starting with a digit"
+            f"{what} {name!r} is not allowed: use 1-128 lower-case letters, digits or '_'"
         )
     return name
+
+
+def identifier(name: str, dialect: str) -> str:
+    """A validated identifier, quoted for `dialect` when it starts with a digit (`3d_films`)."""
+    validate_identifier(name)
+    quote = _QUOTES[dialect]
+    return f"{quote}{name}{quote}" if name[0].isdigit() else name
 
 
 def string_literal(value: str, dialect: str) -> str:
@@ -64,7 +70,8 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["ident"] = validate_identifier
+    for dialect in _QUOTES:
+        env.filters[f"{dialect}_ident"] = functools.partial(identifier, dialect=dialect)
     env.filters["hive_string"] = lambda v: string_literal(v, "hive")
     env.filters["presto_string"] = lambda v: string_literal(v, "presto")
     env.filters["duckdb_string"] = lambda v: string_literal(v, "duckdb")

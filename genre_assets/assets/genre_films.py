@@ -5,6 +5,8 @@ one run, one genre query and one pass over the ratings (per contiguous range of 
 """
 
 
+import warnings
+
 import dagster as dg
 
 from genre_assets import checks
@@ -15,6 +17,9 @@ from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeResource
 from genre_assets.scripts import GenreTarget, genre_targets
 from genre_assets.tsv import parse_export, preview_markdown
+
+# BackfillPolicy is the documented way to get one run per backfill; its beta label is noise here.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 _RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 

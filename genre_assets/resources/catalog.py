@@ -17,7 +17,7 @@ import dagster as dg
 from pydantic import Field
 import duckdb
 
-from genre_assets.errors import ConfigurationError
+from genre_assets.resources.lake import LocalLakeResource
 from genre_assets.sql_text import render, validate_identifier
 
 
@@ -50,16 +50,21 @@ class CatalogResource(dg.ConfigurableResource, ABC):
 class LocalCatalogResource(CatalogResource):
     """A DuckDB database file: schemas are databases, views over lake files are tables."""
 
-    path: str = Field(description="The DuckDB file that holds the local catalog")
+    lake: LocalLakeResource
+    path: str = Field(
+        default="",
+        description="The DuckDB file that holds the catalog; default <lake>/_catalog.duckdb",
+    )
     lock_timeout_seconds: float = Field(
         default=30.0,
         description="How long to wait for another process (a run, the UI) to release the file",
     )
 
     def file(self) -> Path:
-        if not self.path:
-            raise ConfigurationError("the local catalog needs a file (GENRE_ASSETS_CATALOG)")
-        return Path(self.path).expanduser().resolve()
+        if self.path:
+            return Path(self.path).expanduser().resolve()
+        # Beside the data it describes; the leading "_" keeps Hive-style readers away from it.
+        return Path(self.lake.root_uri) / "_catalog.duckdb"
 
     @contextmanager
     def connect(

@@ -1,0 +1,153 @@
+"""Materialises the asset graph for a set of genres from outside the UI (the CLI's `materialize`).
+
+The run goes through Dagster's own job execution and, when DAGSTER_HOME is set, is recorded in
+that instance, so `dagster dev` shows it afterwards with its logs, metadata and check results.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from genre_assets import genres as genre_rules
+from genre_assets.definitions import build_definitions
+from genre_assets.errors import GenreAssetsError, InputError
+from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV
+from genre_assets.jobs import all_genres_job
+from genre_assets.partitions import GENRE_PARTITIONS_NAME, register_genres
+from genre_assets.raw_files import source_files, summarize_movies
+from genre_assets.schema import MOVIES
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+@dataclass
+class GenreOutput:
+    genre: str
+    row_count: int
+    path: str
+    preview: str
+
+
+@dataclass
+class LaunchReport:
+    run_ids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    outputs: list[GenreOutput] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+
+def instance_for_cli() -> dg.DagsterInstance:
+    """The DAGSTER_HOME instance when configured (the UI then shows the run), else a throwaway."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def genres_in_lake(defs: dg.Definitions) -> list[str]:
+    """The MovieLens vocabulary plus every genre found in the lake's movies files."""
+    with dg.build_resources({"lake": defs.resources["lake"]}) as resources:
+        lake = resources.lake
+        summary = summarize_movies(lake, source_files(lake, MOVIES))
+    return genre_rules.ordered_genres([*genre_rules.MOVIELENS_GENRES, *summary.genre_counts])
+
+
+def contiguous_ranges(partition_order: Sequence[str], wanted: Sequence[str]) -> list[tuple[str, str]]:
+    """Split `wanted` into runs of neighbours in `partition_order`: one Dagster run per range."""
+    positions = sorted(partition_order.index(g) for g in set(wanted))
+    ranges: list[tuple[str, str]] = []
+    start = previous = None
+    for position in positions:
+        if start is None:
+            start = previous = position
+        elif position == previous + 1:
+            previous = position
+        else:
+            ranges.append((partition_order[start], partition_order[previous]))
+            start = previous = position
+    if start is not None:
+        ranges.append((partition_order[start], partition_order[previous]))
+    return ranges
+
+
+def materialize(
+    genres: Sequence[str] | None, *, all_genres: bool = False, log_level: str = "INFO"
+) -> LaunchReport:
+    deployment = os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT)
+    defs = build_definitions(deployment)
+    requested = genres_in_lake(defs) if all_genres else list(genres or [])
+    requested = genre_rules.validate_genres(requested)
+    if not requested:
+        raise InputError("no genre to materialise: pass --genre G or --all-genres")
+    instance = instance_for_cli()
+    register_genres(instance, requested)
+    order = list(instance.get_dynamic_partitions(GENRE_PARTITIONS_NAME))
+    job = defs.resolve_job_def(all_genres_job.name)
+    report = LaunchReport()
+    for start, end in contiguous_ranges(order, requested):
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+            raise_on_error=False,
+        )
+        report.run_ids.append(result.run_id)
+        _collect(result, report)
+    return report
+
+
+def _collect(result: dg.ExecuteInProcessResult, report: LaunchReport) -> None:
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            report.errors.append(f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}")
+        elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not report.errors:
+            message = event.message or "the run failed"
+            report.errors.append(message)
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        text = f"check {evaluation.check_name} failed: {evaluation.description or evaluation.metadata}"
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            report.errors.append(text)
+        else:
+            report.warnings.append(text)
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.path != ["genre_film_export"]:
+            continue
+        meta = materialization.metadata
+        report.outputs.append(
+            GenreOutput(
+                genre=materialization.partition or "",
+                row_count=int(meta["row_count"].value),
+                path=str(meta["path"].value),
+                preview=str(meta["preview"].value),
+            )
+        )
+
+
+def _root_cause(error: dg.SerializableErrorInfo | None) -> str:
+    """The innermost error's message: the user-facing reason, not Dagster's wrappers."""
+    if error is None:
+        return "unknown error"
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip()
+    # Our own errors carry a finished sentence; anything else keeps its class for the reader.
+    if error.cls_name in _USER_ERRORS:
+        return message.split(": ", 1)[-1]
+    return message
+
+
+_USER_ERRORS = {cls.__name__ for cls in (GenreAssetsError, *GenreAssetsError.__subclasses__())}
