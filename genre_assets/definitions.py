@@ -11,6 +11,7 @@ import os
 import dagster as dg
 
 from genre_assets.assets import ALL_ASSETS
+from genre_assets.cli_logging import cli_progress_logger
 from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, resources_for
 from genre_assets.jobs import all_genres_job
 from genre_assets.sensors.partition_seeder import genre_partition_seeder
@@ -22,6 +23,8 @@ def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
         jobs=[all_genres_job],
         sensors=[genre_partition_seeder],
         resources=dict(resources_for(deployment)),
+        # Used only when a run's config selects it (the CLI); other runs keep Dagster's console.
+        loggers={"cli_progress": cli_progress_logger},
         # One process per run: steps share the run's resources (on AWS, its one EMR cluster)
         # and nothing pays a subprocess start-up per step.
         executor=dg.in_process_executor,

@@ -81,9 +81,7 @@ def contiguous_ranges(partition_order: Sequence[str], wanted: Sequence[str]) -> 
     return ranges
 
 
-def materialize(
-    genres: Sequence[str] | None, *, all_genres: bool = False, log_level: str = "INFO"
-) -> LaunchReport:
+def materialize(genres: Sequence[str] | None, *, all_genres: bool = False) -> LaunchReport:
     deployment = os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT)
     defs = build_definitions(deployment)
     requested = genres_in_lake(defs) if all_genres else list(genres or [])
@@ -98,7 +96,7 @@ def materialize(
     for start, end in contiguous_ranges(order, requested):
         result = job.execute_in_process(
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config={"loggers": {"cli_progress": {}}},
             tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
             raise_on_error=False,
         )
@@ -138,16 +136,18 @@ def _collect(result: dg.ExecuteInProcessResult, report: LaunchReport) -> None:
 
 
 def _root_cause(error: dg.SerializableErrorInfo | None) -> str:
-    """The innermost error's message: the user-facing reason, not Dagster's wrappers."""
-    if error is None:
-        return "unknown error"
-    while error.cause is not None:
+    """The user-facing reason behind Dagster's wrappers: our own error if there is one (it
+    carries a finished sentence), else the innermost error with its class name."""
+    chain = []
+    while error is not None:
+        chain.append(error)
         error = error.cause
-    message = error.message.strip()
-    # Our own errors carry a finished sentence; anything else keeps its class for the reader.
-    if error.cls_name in _USER_ERRORS:
-        return message.split(": ", 1)[-1]
-    return message
+    if not chain:
+        return "unknown error"
+    ours = [e for e in chain if e.cls_name in _USER_ERRORS]
+    if ours:
+        return ours[0].message.strip().split(": ", 1)[-1]
+    return chain[-1].message.strip()
 
 
 _USER_ERRORS = {cls.__name__ for cls in (GenreAssetsError, *GenreAssetsError.__subclasses__())}

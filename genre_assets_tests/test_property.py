@@ -2,6 +2,7 @@
 reference computation of DESIGN §2 (genre_assets_tests/reference.py)."""
 
 import csv
+import os
 import itertools
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def _write_lake(lake: Path, movie_rows, rating_rows) -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("GENRE_ASSETS_PROPERTY_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -21,8 +21,6 @@ from genre_assets.tsv import parse_export, preview_markdown
 # BackfillPolicy is the documented way to get one run per backfill; its beta label is noise here.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
-_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-
 
 def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
     # partition_keys covers both a single partition and a single-run backfill range.
@@ -34,7 +32,6 @@ def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
     deps=[movies, ratings],
     partitions_def=genre_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=_RETRY,
     kinds={"sql", "tsv"},
     description=(
         "Per genre: every rated film with its average rating, exported as "
@@ -75,7 +72,6 @@ def _genre_movie_counts(context: dg.AssetExecutionContext) -> dict[str, int] | N
     deps=[genre_film_export],
     partitions_def=genre_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=_RETRY,
     kinds={"sql"},
     check_specs=checks.check_specs(dg.AssetKey("genre_film_table")),
     description="Per genre: the catalog table <database>.<slug>_films over the genre's export folder.",

@@ -52,7 +52,9 @@ class DuckDBEngineResource(EngineResource):
                 con.commit()
             except duckdb.Error as error:
                 con.rollback()
-                raise EngineError(f"the local catalog rejected a statement: {error}") from error
+                raise EngineError(
+                    f"the local catalog rejected a statement: {describe_duckdb_error(error)}"
+                ) from error
 
     def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, object]:
         database = self.catalog.database_name()
@@ -73,7 +75,10 @@ class DuckDBEngineResource(EngineResource):
                     render("duckdb/count_rows.sql.j2", database=database, table=table.name)
                 ).fetchone()[0]
             except duckdb.Error as error:
-                raise EngineError(f"reading {location} as the {table.name} table failed: {error}") from error
+                raise EngineError(
+                    f"reading {location} as the {table.name} table failed: "
+                    f"{describe_duckdb_error(error)}"
+                ) from error
         log.info(f"{database}.{table.name} reads {location}: {row_count} rows")
         return {
             "row_count": int(row_count),
@@ -90,7 +95,7 @@ class DuckDBEngineResource(EngineResource):
             try:
                 rows = con.execute(sql).fetchall()
             except duckdb.Error as error:
-                raise EngineError(f"the genre query failed: {error}") from error
+                raise EngineError(f"the genre query failed: {describe_duckdb_error(error)}") from error
         log.info(
             f"Genre query for {len(targets)} genre(s) took {time.perf_counter() - started:.2f} s"
         )
@@ -126,3 +131,14 @@ class DuckDBEngineResource(EngineResource):
         self._execute_ddl("\n".join(statements))
         log.info(f"Defined {len(targets)} genre table(s) in {database}")
         return {"tables": [f"{database}.{t.table}" for t in targets]}
+
+
+def describe_duckdb_error(error: duckdb.Error) -> str:
+    """DuckDB's CSV errors run to thirty lines of tuning advice; keep the file, the line and the
+    reason, which is what a person needs to fix the data."""
+    text = str(error)
+    reason = text.split("\n\n", 1)[0].replace("\n", "; ")
+    file_line = next(
+        (line.strip() for line in text.splitlines() if line.strip().startswith("file = ")), None
+    )
+    return f"{reason} ({file_line.replace('file = ', 'file ')})" if file_line else reason

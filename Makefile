@@ -1,0 +1,46 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv/ when missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+LAKE ?= data/lake
+RATINGS ?= 1000000
+MOVIES ?= 10000
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test ui install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when the package metadata changes.
+$(VENV)/.installed: pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.yaml $@
+
+# Generate a sample lake and materialise every asset for all genres on the embedded default.
+demo: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/genre-assets sample-data --lake $(LAKE) --ratings $(RATINGS) --movies $(MOVIES)
+	$(BIN)/genre-assets materialize --lake $(LAKE) --all-genres
+	@echo "Exports: $(LAKE)/movielens/<genre>/<genre>_films.tsv   UI: make ui"
+
+test: install-test
+	$(BIN)/python -m pytest
+
+# The Dagster UI and daemon on http://127.0.0.1:3000, sharing the demo's run history.
+ui: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf data .dagster_home

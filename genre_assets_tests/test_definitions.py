@@ -1,0 +1,58 @@
+"""The code location loads, and its parts are wired as the README describes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from genre_assets.definitions import build_definitions
+from genre_assets.errors import ConfigurationError
+from genre_assets.genres import MOVIELENS_GENRES
+from genre_assets.launcher import contiguous_ranges
+from genre_assets.sensors.partition_seeder import genre_partition_seeder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_local_definitions_hold_the_asset_graph():
+    defs = build_definitions("local")
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {"film_database", "movies", "ratings", "genre_film_export", "genre_film_table"}
+    export = graph.get(dg.AssetKey("genre_film_export"))
+    assert isinstance(export.partitions_def, dg.DynamicPartitionsDefinition)
+    assert export.backfill_policy == dg.BackfillPolicy.single_run()
+    assert graph.get(dg.AssetKey("genre_film_table")).parent_keys == {dg.AssetKey("genre_film_export")}
+
+
+def test_unknown_deployment_is_a_clear_error():
+    with pytest.raises(ConfigurationError, match="choose one of: local"):
+        build_definitions("azure")
+
+
+def test_seeder_registers_the_vocabulary_once():
+    with dg.instance_for_test() as instance:
+        result = genre_partition_seeder(dg.build_sensor_context(instance=instance))
+        (request,) = result.dynamic_partitions_requests
+        assert list(request.partition_keys) == list(MOVIELENS_GENRES)
+        instance.add_dynamic_partitions("genre", list(request.partition_keys))
+        again = genre_partition_seeder(dg.build_sensor_context(instance=instance))
+        assert isinstance(again, dg.SkipReason)
+
+
+def test_contiguous_ranges():
+    order = ["a", "b", "c", "d", "e"]
+    assert contiguous_ranges(order, ["a", "b", "c"]) == [("a", "c")]
+    assert contiguous_ranges(order, ["e", "a", "b"]) == [("a", "b"), ("e", "e")]
+    assert contiguous_ranges(order, ["d"]) == [("d", "d")]
+
+
+def test_workspace_loads_with_the_dagster_cli():
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "genre_assets" in done.stdout + done.stderr
