@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from genre_assets.errors import GenreAssetsError
+from genre_assets.genres import ordered_genres
 
 
 def _sample_data(args: argparse.Namespace) -> int:
@@ -34,7 +35,8 @@ def _materialize(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = launcher.materialize(args.genre, all_genres=args.all_genres)
     elapsed = time.perf_counter() - started
-    for output in report.outputs:
+    order = ordered_genres([o.genre for o in report.outputs])
+    for output in sorted(report.outputs, key=lambda o: order.index(o.genre)):
         print(f"{output.genre:<20} {output.row_count:>7} films  {output.path}")
     if report.outputs and not args.quiet:
         first = max(report.outputs, key=lambda o: o.row_count)

@@ -35,14 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from genre_assets.genres import MOVIELENS_GENRES
+
 __all__ = ["GENRES", "NO_GENRES", "SampleLakeSummary", "generate_sample_lake"]
 
-GENRES: tuple[str, ...] = (
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "IMAX",
-    "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-)  # fmt: skip
 NO_GENRES = "(no genres listed)"
+# The real genre tokens; "(no genres listed)" replaces them all rather than joining them.
+GENRES: tuple[str, ...] = tuple(g for g in MOVIELENS_GENRES if g != NO_GENRES)
 
 MOVIES_HEADER = "movieId,title,genres\n"
 RATINGS_HEADER = b"userId,movieId,rating,timestamp\n"
