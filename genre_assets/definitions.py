@@ -14,6 +14,8 @@ from genre_assets.assets import ALL_ASSETS
 from genre_assets.cli_logging import cli_progress_logger
 from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, resources_for
 from genre_assets.jobs import all_genres_job
+from genre_assets.schedules import nightly_refresh
+from genre_assets.sensors.catalog_check import catalog_check_sensor
 from genre_assets.sensors.partition_seeder import genre_partition_seeder
 
 
@@ -21,7 +23,8 @@ def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[all_genres_job],
-        sensors=[genre_partition_seeder],
+        sensors=[genre_partition_seeder, catalog_check_sensor],
+        schedules=[nightly_refresh],
         resources=dict(resources_for(deployment)),
         # Used only when a run's config selects it (the CLI); other runs keep Dagster's console.
         loggers={"cli_progress": cli_progress_logger},

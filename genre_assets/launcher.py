@@ -18,12 +18,10 @@ from genre_assets.definitions import build_definitions
 from genre_assets.errors import GenreAssetsError, InputError
 from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV
 from genre_assets.jobs import all_genres_job
-from genre_assets.partitions import GENRE_PARTITIONS_NAME, register_genres
+from genre_assets.partitions import GENRE_PARTITIONS_NAME, range_tags, register_genres
 from genre_assets.raw_files import source_files, summarize_movies
 from genre_assets.schema import MOVIES
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass
@@ -97,7 +95,7 @@ def materialize(genres: Sequence[str] | None, *, all_genres: bool = False) -> La
         result = job.execute_in_process(
             instance=instance,
             run_config={"loggers": {"cli_progress": {}}},
-            tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+            tags=range_tags(start, end),
             raise_on_error=False,
         )
         report.run_ids.append(result.run_id)

@@ -34,3 +34,11 @@ def register_genres(instance: dg.DagsterInstance, genres: Iterable[str]) -> list
 
 def register_vocabulary(instance: dg.DagsterInstance) -> list[str]:
     return register_genres(instance, MOVIELENS_GENRES)
+
+
+def range_tags(start: str, end: str) -> dict[str, str]:
+    """Run tags that make one run cover the partitions `start`...`end` (single-run backfill)."""
+    return {
+        "dagster/asset_partition_range_start": start,
+        "dagster/asset_partition_range_end": end,
+    }

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from genre_assets.assets import ALL_ASSETS
+from genre_assets.partitions import range_tags
 from genre_assets.resources.catalog import LocalCatalogResource
 from genre_assets.resources.duckdb_engine import DuckDBEngineResource
 from genre_assets.resources.lake import LocalLakeResource
@@ -46,9 +47,6 @@ def materialize_genres(
         ALL_ASSETS,
         resources=local_resources(lake),
         instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": genres[0],
-            "dagster/asset_partition_range_end": genres[-1],
-        },
+        tags=range_tags(genres[0], genres[-1]),
         raise_on_error=raise_on_error,
     )

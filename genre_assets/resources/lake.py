@@ -27,6 +27,7 @@ class LakeObject:
     key: str
     size: int
     version: str  # changes whenever the content may have changed (mtime+size locally, ETag on S3)
+    modified: float  # seconds since the epoch
 
 
 def check_key(key: str) -> str:
@@ -108,6 +109,7 @@ class LocalLakeResource(LakeResource):
                         key=f"{prefix.rstrip('/')}/{entry.name}",
                         size=stat.st_size,
                         version=f"{stat.st_mtime_ns}-{stat.st_size}",
+                        modified=stat.st_mtime,
                     )
                 )
         return objects
