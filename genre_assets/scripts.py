@@ -61,6 +61,19 @@ def presto_genre_query(database: str, targets: Sequence[GenreTarget]) -> str:
     return render("presto/genre_films.sql.j2", database=database, genres=targets)
 
 
+def emr_export_script(
+    database: str, query_uri: str, targets: Sequence[GenreTarget], export_uris: Sequence[str]
+) -> str:
+    """The shell step that runs the Presto query and uploads one TSV per genre."""
+    return render(
+        "shell/run_presto_query.sh.j2",
+        database=validate_identifier(database, "database name"),
+        query_uri=query_uri,
+        header=TSV_HEADER,
+        genres=[{"slug": t.slug, "uri": uri} for t, uri in zip(targets, export_uris, strict=True)],
+    )
+
+
 def duckdb_create_schema(database: str) -> str:
     return render("duckdb/create_schema.sql.j2", database=database)
 

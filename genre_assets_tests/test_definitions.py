@@ -28,7 +28,7 @@ def test_local_definitions_hold_the_asset_graph():
 
 
 def test_unknown_deployment_is_a_clear_error():
-    with pytest.raises(ConfigurationError, match="choose one of: local"):
+    with pytest.raises(ConfigurationError, match="choose one of: aws, local"):
         build_definitions("azure")
 
 

@@ -56,7 +56,9 @@ def genre_film_export(
             },
             partition_key=export.genre,
         )
-    return dg.MaterializeResult(metadata={"genres_in_run": len(exports)})
+    return dg.MaterializeResult(
+        metadata={"genres_in_run": len(exports), **engine.cost_metadata()}
+    )
 
 
 def _genre_movie_counts(context: dg.AssetExecutionContext) -> dict[str, int] | None:

@@ -55,3 +55,7 @@ class EngineResource(dg.ConfigurableResource, ABC):
         self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
     ) -> Mapping[str, object]:
         """(Re)define each target's catalog table over its export folder."""
+
+    def cost_metadata(self) -> Mapping[str, object]:
+        """What the run's compute has cost so far (EMR); nothing for engines that are free."""
+        return {}
