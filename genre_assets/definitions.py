@@ -16,14 +16,18 @@ from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, resourc
 from genre_assets.jobs import all_genres_job
 from genre_assets.schedules import nightly_refresh
 from genre_assets.sensors.catalog_check import catalog_check_sensor
+from genre_assets.sensors.emr_janitor import emr_janitor
 from genre_assets.sensors.partition_seeder import genre_partition_seeder
 
 
 def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
+    sensors = [genre_partition_seeder, catalog_check_sensor]
+    if deployment == "aws":
+        sensors.append(emr_janitor)
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[all_genres_job],
-        sensors=[genre_partition_seeder, catalog_check_sensor],
+        sensors=sensors,
         schedules=[nightly_refresh],
         resources=dict(resources_for(deployment)),
         # Used only when a run's config selects it (the CLI); other runs keep Dagster's console.

@@ -79,7 +79,6 @@ def wait_for_step(
     timeout_seconds: float,
     log: Callable[[str], None],
     log_uri: str,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> StepOutcome:
     """Poll until the step completes; raise EngineError with reason and log location otherwise."""
     started = time.monotonic()
@@ -95,16 +94,21 @@ def wait_for_step(
             return StepOutcome(step_id=step_id, name=step["Name"], seconds=elapsed)
         if state in _STEP_BAD:
             raise EngineError(_step_failure_message(emr, cluster_id, step, log_uri))
-        if state == "PENDING":
-            cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
-            if cluster["Status"]["State"] in _CLUSTER_DEAD:
-                raise EngineError(cluster_failure_message(cluster))
+        # A dying cluster can leave its steps PENDING or RUNNING for a while: look at it too.
+        cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+        if cluster["Status"]["State"] in _CLUSTER_DEAD:
+            raise EngineError(cluster_failure_message(cluster))
         if elapsed > timeout_seconds:
             raise EngineError(
                 f"EMR step {step['Name']!r} ({step_id}) on cluster {cluster_id} did not finish "
                 f"within {timeout_seconds:.0f} s (last state {state}); the cluster is terminated"
             )
-        sleep(poll_seconds)
+        _sleep(poll_seconds)
+
+
+def _sleep(seconds: float) -> None:
+    # Looked up at call time so tests can drive moto's step states between polls.
+    time.sleep(seconds)
 
 
 def _step_failure_message(emr: Any, cluster_id: str, step: dict[str, Any], log_uri: str) -> str:
