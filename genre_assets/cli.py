@@ -55,6 +55,18 @@ def _materialize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emulate_aws(args: argparse.Namespace) -> int:
+    from genre_assets.emulator.cli import serve
+
+    return serve(
+        args.port,
+        start_seconds=args.start_seconds,
+        region=args.region,
+        bucket=args.bucket,
+        log_requests=args.log_requests,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     materialize.add_argument("--quiet", action="store_true", help="no preview")
     materialize.set_defaults(handler=_materialize)
+
+    emulate = commands.add_parser(
+        "emulate-aws", help="serve S3, Glue and EMR (steps really run) on 127.0.0.1 for the aws deployment"
+    )
+    emulate.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (0: any free port)")
+    emulate.add_argument("--start-seconds", type=float, default=2.0, help="how long a cluster takes to start")
+    emulate.add_argument("--region", default="us-east-1", help="the region the printed environment uses")
+    emulate.add_argument("--bucket", help="create this S3 bucket at start")
+    emulate.add_argument("--log-requests", action="store_true", help="print every API request")
+    emulate.set_defaults(handler=_emulate_aws)
     return parser
 
 

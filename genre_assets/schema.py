@@ -57,10 +57,17 @@ class TableSpec:
     columns: tuple[Column, ...]
     file_suffix: str  # which files in the folder hold data
     comment: str
+    # The columns the genre query reads: all the columnar cache needs to keep.
+    cached_columns: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def cache_columns(self) -> tuple[Column, ...]:
+        wanted = self.cached_columns or tuple(self.column_names)
+        return tuple(c for c in self.columns if c.name in wanted)
 
 
 MOVIES = TableSpec(
@@ -88,6 +95,7 @@ RATINGS = TableSpec(
     ),
     file_suffix=".csv",
     comment="MovieLens ratings.csv files",
+    cached_columns=("movie_id", "rating"),
 )
 
 SOURCE_TABLES: tuple[TableSpec, ...] = (MOVIES, RATINGS)

@@ -88,6 +88,10 @@ def duckdb_create_view(database: str, table: TableSpec, files_glob: str, locatio
     )
 
 
+def duckdb_create_parquet_view(database: str, table: TableSpec, path: str) -> str:
+    return render("duckdb/create_parquet_view.sql.j2", database=database, table=table, path=path)
+
+
 def local_genre_export_sql(database: str, targets: Sequence[GenreTarget]) -> str:
     """The Presto genre query transpiled to DuckDB, wrapped to yield one TSV body per genre."""
     validate_identifier(database, "database name")

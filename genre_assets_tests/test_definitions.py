@@ -20,7 +20,7 @@ def test_local_definitions_hold_the_asset_graph():
     defs = build_definitions("local")
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"film_database", "movies", "ratings", "genre_film_export", "genre_film_table"}
+    assert keys == {"film_database", "movies", "ratings", "columnar_cache", "genre_film_export", "genre_film_table"}
     export = graph.get(dg.AssetKey("genre_film_export"))
     assert isinstance(export.partitions_def, dg.DynamicPartitionsDefinition)
     assert export.backfill_policy == dg.BackfillPolicy.single_run()

@@ -10,6 +10,7 @@ import warnings
 import dagster as dg
 
 from genre_assets import checks
+from genre_assets.assets.columnar_cache import columnar_cache
 from genre_assets.assets.source_tables import GROUP, movies, ratings
 from genre_assets.partitions import genre_partitions
 from genre_assets.resources.catalog import CatalogResource
@@ -29,7 +30,7 @@ def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
 
 @dg.asset(
     group_name=GROUP,
-    deps=[movies, ratings],
+    deps=[movies, ratings, columnar_cache],
     partitions_def=genre_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql", "tsv"},

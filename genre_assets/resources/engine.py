@@ -45,6 +45,11 @@ class EngineResource(dg.ConfigurableResource, ABC):
         """(Re)define a source table over its lake folder; return metadata (row count if cheap)."""
 
     @abstractmethod
+    def build_columnar_cache(self, log: dg.DagsterLogManager) -> Mapping[str, object]:
+        """Convert the source tables to a columnar cache keyed to the raw files' versions, or
+        reuse it when the raw files have not changed; return metadata (row counts, reuse)."""
+
+    @abstractmethod
     def export_genres(
         self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
     ) -> list[GenreExport]:

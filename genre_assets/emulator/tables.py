@@ -1,0 +1,63 @@
+"""Glue table -> TableSpec: how the emulated Presto knows how to read a table's files.
+
+Presto's Hive connector reads a table through the SerDe recorded in the metastore; the emulator
+maps that SerDe back to a `StorageFormat` through `glue_tables.SERDES` (the mapping the Hive DDL
+was written from), so the DuckDB view is rendered by the very template the local engine uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genre_assets.glue_tables import SERDES, TableShape
+from genre_assets.schema import Column, StorageFormat, TableSpec
+
+
+class UnreadableTable(Exception):
+    """The Glue table uses a storage format or type the emulated Presto cannot read."""
+
+
+def storage_format(table: dict[str, Any]) -> StorageFormat:
+    """The format whose SerDe and parameters the table records (parameters Hive adds are fine)."""
+    descriptor = table.get("StorageDescriptor", {})
+    serde_info = descriptor.get("SerdeInfo", {})
+    library = serde_info.get("SerializationLibrary", "")
+    parameters = serde_info.get("Parameters", {})
+    for storage, (serde, expected) in SERDES.items():
+        if library == serde and all(parameters.get(k) == v for k, v in expected.items()):
+            return storage
+    raise UnreadableTable(
+        f"table {table.get('Name')!r}: SerDe {library!r} with {parameters} is not one the emulator "
+        f"reads ({', '.join(s.value for s in SERDES)})"
+    )
+
+
+def table_spec(table: dict[str, Any]) -> TableSpec:
+    """The TableSpec of a Glue table; its `folder` is unused here (the Location is the source)."""
+    shape = TableShape.of_glue(table)
+    if not shape.skip_header:
+        # The shared DuckDB template always skips one header line, as every genre-assets table does.
+        raise UnreadableTable(
+            f"table {table.get('Name')!r} does not skip a header line (skip.header.line.count=1)"
+        )
+    descriptor = table.get("StorageDescriptor", {})
+    comments = {c["Name"]: c.get("Comment", "") for c in descriptor.get("Columns", [])}
+    columns = []
+    for name, hive_type in shape.columns:
+        try:
+            # Each logical type in schema.py is spelled as its Hive type in lower case.
+            columns.append(Column(name, hive_type, comments.get(name, "")))
+        except ValueError:
+            raise UnreadableTable(
+                f"table {table.get('Name')!r}: column {name} has type {hive_type}, which the "
+                "emulator does not map to DuckDB"
+            ) from None
+    return TableSpec(
+        name=table["Name"],
+        folder="",
+        storage=storage_format(table),
+        columns=tuple(columns),
+        file_suffix="",
+        # Rendered into a `--` SQL comment by the template: keep it on one line.
+        comment=" ".join(str(table.get("Description", "")).split()),
+    )
