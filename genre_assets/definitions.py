@@ -15,6 +15,7 @@ from genre_assets.cli_logging import cli_progress_logger
 from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, resources_for
 from genre_assets.jobs import all_genres_job
 from genre_assets.schedules import nightly_refresh
+from genre_assets.source_checks import source_data_checks
 from genre_assets.sensors.catalog_check import catalog_check_sensor
 from genre_assets.sensors.emr_janitor import emr_janitor
 from genre_assets.sensors.partition_seeder import genre_partition_seeder
@@ -22,10 +23,12 @@ from genre_assets.sensors.partition_seeder import genre_partition_seeder
 
 def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
     sensors = [genre_partition_seeder, catalog_check_sensor]
+    checks = [source_data_checks] if deployment == "local" else []
     if deployment == "aws":
         sensors.append(emr_janitor)
     return dg.Definitions(
         assets=ALL_ASSETS,
+        asset_checks=checks,
         jobs=[all_genres_job],
         sensors=sensors,
         schedules=[nightly_refresh],

@@ -66,6 +66,18 @@ def validate_genre(genre: str) -> str:
     return genre
 
 
+def usable_genres(tokens: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Split genre tokens found in data into those that can be partitions and those that cannot
+    (empty, control characters, no letters or digits), which are reported instead."""
+    usable, unusable = [], []
+    for token in tokens:
+        try:
+            usable.append(validate_genre(token))
+        except InputError:
+            unusable.append(token)
+    return usable, unusable
+
+
 def validate_genres(genres: Iterable[str]) -> list[str]:
     """Validate each genre, drop repeats (keeping order) and reject two genres sharing a slug."""
     unique = list(dict.fromkeys(validate_genre(g) for g in genres))

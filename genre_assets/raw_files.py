@@ -59,19 +59,51 @@ class MovieSummary:
 
 
 def summarize_movies(lake: LakeResource, files: list[LakeObject]) -> MovieSummary:
-    """Count movies and genre tokens with Python's csv module, independently of any engine.
+    """Validate every movies file and count movies and genre tokens, independently of any engine.
 
-    movies.csv is small (about 3 MB for 87k films), so reading it whole is cheap on S3 too.
+    movies.csv is small (about 3 MB for 87k films), so it is parsed whole with Python's csv
+    module, on S3 too; any problem is an InputError naming the file and line (RELIABILITY.md).
     """
     movie_count = 0
     genre_counts: Counter[str] = Counter()
+    first_line_of: dict[int, str] = {}
     for obj in files:
-        text = lake.read_bytes(obj.key).decode("utf-8-sig", errors="replace")
-        reader = csv.reader(io.StringIO(text, newline=""))
+        source = lake.uri(obj.key)
+        for line, movie_id, genres in _movie_rows(lake.read_bytes(obj.key), source):
+            where = f"{source}, line {line}"
+            if movie_id in first_line_of:
+                raise InputError(
+                    f"{where}: movieId {movie_id} was already defined at {first_line_of[movie_id]}"
+                )
+            first_line_of[movie_id] = where
+            movie_count += 1
+            genre_counts.update(set(genres.split("|")))
+    return MovieSummary(movie_count=movie_count, genre_counts=dict(genre_counts))
+
+
+def _movie_rows(data: bytes, source: str):
+    """(line, movieId, genres) for each data row; raises InputError on anything malformed."""
+    if not data.strip():
+        raise InputError(f"{source}: the file is empty (not even a header)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(f"{source}, line {line}: bytes that are not UTF-8 ({error.reason})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
         next(reader, None)
+        start = reader.line_num + 1
         for row in reader:
             if len(row) != 3:
-                continue
-            movie_count += 1
-            genre_counts.update(set(row[2].split("|")))
-    return MovieSummary(movie_count=movie_count, genre_counts=dict(genre_counts))
+                raise InputError(
+                    f"{source}, line {start}: {len(row)} field(s), expected 3 (movieId,title,genres)"
+                    + (" - is a quote left open?" if len(row) < 3 and reader.line_num > start else "")
+                )
+            movie_id = row[0].strip()
+            if not movie_id.isdigit():
+                raise InputError(f"{source}, line {start}: movieId {row[0]!r} is not a whole number")
+            yield start, int(movie_id), row[2]
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(f"{source}, line {start}: {error} (a quote is left open?)") from None

@@ -11,6 +11,7 @@ import pytest
 
 from genre_assets.assets import ALL_ASSETS
 from genre_assets.partitions import range_tags
+from genre_assets.source_checks import source_data_checks
 from genre_assets.resources.catalog import LocalCatalogResource
 from genre_assets.resources.duckdb_engine import DuckDBEngineResource
 from genre_assets.resources.lake import LocalLakeResource
@@ -44,7 +45,7 @@ def materialize_genres(
     known = set(instance.get_dynamic_partitions("genre"))
     instance.add_dynamic_partitions("genre", [g for g in genres if g not in known])
     return dg.materialize(
-        ALL_ASSETS,
+        [*ALL_ASSETS, source_data_checks],
         resources=local_resources(lake),
         instance=instance,
         tags=range_tags(genres[0], genres[-1]),

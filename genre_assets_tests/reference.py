@@ -43,7 +43,7 @@ def expected_rows(lake: Path, genre: str) -> list[tuple[int, str, int | None, De
             movies[int(movie_id)] = split_title(title)
     totals: dict[int, list[float]] = defaultdict(lambda: [0.0, 0])
     for _user, movie_id, rating, _ts in _read_csvs(lake / "movielens" / "ratings"):
-        if int(movie_id) in movies:
+        if int(movie_id) in movies and 0.5 <= float(rating) <= 5.0:
             total = totals[int(movie_id)]
             total[0] += float(rating)
             total[1] += 1

@@ -109,7 +109,9 @@ def test_source_tables_report_row_counts_and_genres(golden_run):
 def test_checks_pass_on_good_data(golden_run):
     _, _, result = golden_run
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert set(evaluations) == {"non_empty", "avg_rating_in_range", "unique_movie_id"}
+    assert set(evaluations) == {
+        "non_empty", "avg_rating_in_range", "unique_movie_id", "ratings_in_range", "ratings_reference_known_movies"
+    }
     assert all(e.passed for e in evaluations.values())
 
 

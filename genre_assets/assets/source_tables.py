@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from genre_assets.genres import MOVIELENS_GENRES
+from genre_assets.genres import MOVIELENS_GENRES, usable_genres
 from genre_assets.partitions import register_genres
 from genre_assets.raw_files import source_files, summarize_movies
 from genre_assets.resources.catalog import CatalogResource
@@ -59,10 +59,14 @@ def movies(
     engine: EngineResource,
 ) -> dg.MaterializeResult:
     files = source_files(lake, MOVIES)
+    # Validated before the table is (re)defined: a bad file leaves the previous table in place.
+    summary = summarize_movies(lake, files)
     metadata = _source_table_metadata(lake, catalog, engine, MOVIES, files)
     metadata.update(engine.create_source_table(context.log, MOVIES))
-    summary = summarize_movies(lake, files)
-    added = register_genres(context.instance, [*MOVIELENS_GENRES, *summary.genre_counts])
+    usable, unusable = usable_genres(summary.genre_counts)
+    if unusable:
+        context.log.warning(f"Genre tokens that cannot be partitions: {unusable!r}")
+    added = register_genres(context.instance, [*MOVIELENS_GENRES, *usable])
     if added:
         context.log.info(f"Added genre partitions: {', '.join(added)}")
     metadata["genres_found"] = dg.MetadataValue.json(dict(sorted(summary.genre_counts.items())))

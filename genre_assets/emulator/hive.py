@@ -58,8 +58,8 @@ def parse_script(text: str) -> list[exp.Expression]:
     """Every statement of the script; raises HiveError naming the line of a syntax error."""
     try:
         statements = sqlglot.parse(text, read="hive")
-    except sqlglot.errors.ParseError as error:
-        first = error.errors[0] if error.errors else {}
+    except sqlglot.errors.SqlglotError as error:  # ParseError, or TokenError (e.g. an open quote)
+        first = (getattr(error, "errors", None) or [{}])[0]
         where = f"line {first.get('line')}, column {first.get('col')}: " if first else ""
         description = first.get("description") or str(error)
         near = first.get("highlight")

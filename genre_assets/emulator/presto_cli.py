@@ -46,11 +46,10 @@ def referenced_tables(sql: str, catalog: str, schema: str | None) -> list[tuple[
     """(database, table) of every catalog table the statements read, CTE names excluded."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="presto") if s is not None]
-    except sqlglot.errors.ParseError as error:
-        first = error.errors[0] if error.errors else {}
-        raise QueryError(
-            f"line {first.get('line')}:{first.get('col')}: {first.get('description') or error}"
-        ) from None
+    except sqlglot.errors.SqlglotError as error:  # ParseError, or TokenError (e.g. an open quote)
+        first = (getattr(error, "errors", None) or [{}])[0]
+        where = f"line {first['line']}:{first['col']}: " if "line" in first else ""
+        raise QueryError(f"{where}{first.get('description') or error}") from None
     found: list[tuple[str, str]] = []
     for statement in statements:
         ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
@@ -80,7 +79,7 @@ def download_table_files(s3: Any, location: str, folder: Path) -> None:
         for item in page.get("Contents", []):
             name = item["Key"][len(prefix):]
             # Hive and Presto skip hidden files (leading '_' or '.'), e.g. _SUCCESS.
-            if name:
+            if name and not name.startswith(("_", ".")):
                 s3.download_file(bucket, item["Key"], str(folder / name))
                 count += 1
     if count == 0:

@@ -112,6 +112,23 @@ class DuckDBEngineResource(EngineResource):
             metadata[f"{table.name}_cache_seconds"] = round(seconds, 3)
         return metadata
 
+    def validate_sources(self) -> dict[str, object]:
+        """Counts of ratings the genre query leaves out: out of range, or of unknown movies."""
+        with self._memory_connection() as con:
+            self._define_source_views(con, log=None)
+            try:
+                out_of_range, unknown, examples, total = con.execute(
+                    render("duckdb/validate_sources.sql.j2", database=self.catalog.database_name())
+                ).fetchone()
+            except duckdb.Error as error:
+                raise EngineError(f"validating the source tables failed: {describe_duckdb_error(error)}") from error
+        return {
+            "out_of_range": int(out_of_range),
+            "unknown_movie": int(unknown),
+            "unknown_movie_examples": list(examples or []),
+            "ratings": int(total),
+        }
+
     def _write_cache_entry(self, table: TableSpec, path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written under a hidden name and renamed: a crash never leaves a truncated entry.
