@@ -37,6 +37,8 @@ def source_files(lake: LakeResource, table: TableSpec) -> list[LakeObject]:
 
 def check_header(lake: LakeResource, table: TableSpec, obj: LakeObject) -> None:
     head = lake.read_head(obj.key, _HEAD_BYTES)
+    if not head.strip():
+        raise InputError(f"{lake.uri(obj.key)}, line 1: the file is empty (not even a header)")
     first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if first_line.startswith(b"\xef\xbb\xbf"):
         first_line = first_line[3:]
