@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from genre_assets.errors import EngineError
 
 MANAGED_TAG = "genre-assets:managed"
@@ -166,7 +168,13 @@ def managed_live_clusters(emr: Any) -> list[dict[str, Any]]:
     paginator = emr.get_paginator("list_clusters")
     for page in paginator.paginate(ClusterStates=LIVE_CLUSTER_STATES):
         for summary in page["Clusters"]:
-            cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+            try:
+                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+            except ClientError as error:
+                # The IAM policy (deploy/iam-policy.json) only lets us see clusters we tagged.
+                if error.response.get("Error", {}).get("Code") in ("AccessDeniedException", "AccessDenied"):
+                    continue
+                raise
             tags = {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}
             if tags.get(MANAGED_TAG) == "true":
                 found.append({"id": cluster["Id"], "tags": tags, "state": cluster["Status"]["State"]})
