@@ -1,5 +1,6 @@
 """The code location loads, and its parts are wired as the README describes."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,10 +50,11 @@ def test_contiguous_ranges():
     assert contiguous_ranges(order, ["d"]) == [("d", "d")]
 
 
-def test_workspace_loads_with_the_dagster_cli():
+def test_workspace_loads_with_the_dagster_cli(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        cwd=ROOT, capture_output=True, text=True, timeout=180, env=env,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "genre_assets" in done.stdout + done.stderr

@@ -36,7 +36,7 @@ def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
     kinds={"sql", "tsv"},
     description=(
         "Per genre: every rated film with its average rating, exported as "
-        "movielens/<slug>/<slug>_films.tsv in the lake."
+        "movielens/{slug}/{slug}_films.tsv in the lake."
     ),
 )
 def genre_film_export(
@@ -77,7 +77,7 @@ def _genre_movie_counts(context: dg.AssetExecutionContext) -> dict[str, int] | N
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql"},
     check_specs=checks.check_specs(dg.AssetKey("genre_film_table")),
-    description="Per genre: the catalog table <database>.<slug>_films over the genre's export folder.",
+    description="Per genre: the catalog table {database}.{slug}_films over the genre's export folder.",
 )
 def genre_film_table(
     context: dg.AssetExecutionContext,
