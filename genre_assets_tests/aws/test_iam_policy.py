@@ -107,7 +107,10 @@ def recorded_calls(monkeypatch):
 
     def aws_client(self, service):
         client = real_client(self, service)
-        client.meta.events.register_first("provide-client-params", record_params)
+        # Clients are cached per resource: hook each one once.
+        if not getattr(client, "_genre_assets_recorded", False):
+            client.meta.events.register_first("provide-client-params", record_params)
+            client._genre_assets_recorded = True
         return client
 
     def s3_client(self):
