@@ -56,7 +56,15 @@ def _materialize(args: argparse.Namespace) -> int:
 
 
 def _emulate_aws(args: argparse.Namespace) -> int:
-    from genre_assets.emulator.cli import serve
+    try:
+        from genre_assets.emulator.cli import serve
+    except ModuleNotFoundError as error:
+        print(
+            f"genre-assets emulate-aws needs the emulator extra ({error.name} is missing): "
+            "pip install -e '.[emulator]'",
+            file=sys.stderr,
+        )
+        return 1
 
     return serve(
         args.port,

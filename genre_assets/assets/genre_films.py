@@ -17,7 +17,7 @@ from genre_assets.resources.catalog import CatalogResource
 from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeResource
 from genre_assets.scripts import GenreTarget, genre_targets
-from genre_assets.tsv import parse_export, preview_markdown
+from genre_assets.tsv import PREVIEW_ROWS, parse_export, preview_markdown
 
 # BackfillPolicy is the documented way to get one run per backfill; its beta label is noise here.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
@@ -46,7 +46,8 @@ def genre_film_export(
     context.log.info(f"Exporting {len(targets)} genre(s): {', '.join(t.name for t in targets)}")
     exports = engine.export_genres(context.log, targets)
     for export in exports:
-        rows = parse_export(lake.read_bytes(export.key), export.uri)
+        # Only the head: the whole file is read back and checked by genre_film_table's checks.
+        rows = parse_export(lake.read_bytes(export.key), export.uri, limit=PREVIEW_ROWS)
         context.add_asset_metadata(
             {
                 "row_count": export.row_count,

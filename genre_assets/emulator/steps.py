@@ -75,7 +75,7 @@ def make_bin_dir(folder: Path) -> Path:
         found = shutil.which("aws")
         if not found:
             raise FileNotFoundError(
-                "the aws CLI is not installed next to this Python: pip install -e '.[test]' "
+                "the aws CLI is not installed next to this Python: pip install -e '.[emulator]' "
                 "(it brings awscli), which shell steps need for `aws s3 cp`"
             )
         aws = Path(found)

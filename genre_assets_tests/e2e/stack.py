@@ -223,7 +223,7 @@ class StackError(AssertionError):
 class DagsterStack:
     root: Path
     home: Path
-    lake: Path
+    lake: Path | str  # a folder (local deployment) or an s3:// URI (aws)
     env: dict[str, str]
     base_url: str = ""
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -345,6 +345,22 @@ class DagsterStack:
         return node["assetMaterializations"]
 
 
+def wait_for_backfill(stack: DagsterStack, backfill_id: str, timeout: float) -> dict[str, Any]:
+    """Poll a backfill until it completes; fail at once, with the logs, when it fails."""
+
+    def completed() -> dict[str, Any] | None:
+        backfill = stack.gql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+        if backfill["__typename"] != "PartitionBackfill":
+            raise StackError(f"backfill {backfill_id}: {backfill}")
+        if backfill["status"] in BACKFILL_BAD:
+            raise StackError(f"backfill {backfill_id} ended {backfill}\n{stack.log_tails()}")
+        return backfill if backfill["status"] in BACKFILL_OK else None
+
+    # The stock daemon looks at backfills every 30 s and needs two passes (submit, then see
+    # the run finish): 30-60 s, plus the run itself.
+    return stack.wait_for(f"backfill {backfill_id} to complete", completed, timeout, interval=1)
+
+
 def _spawn(stack: DagsterStack, name: str, argv: list[str]) -> subprocess.Popen:
     log = stack.root / f"{name}.log"
     stack.logs[name] = log
@@ -420,11 +436,15 @@ def _wait_until_ready(stack: DagsterStack) -> None:
 
 @contextlib.contextmanager
 def running_stack(
-    root: Path, lake: Path, prepare_home: Callable[[Path], None] | None = None
+    root: Path,
+    lake: Path | str,
+    prepare_home: Callable[[Path], None] | None = None,
+    deployment_env: dict[str, str] | None = None,
 ) -> Iterator[DagsterStack]:
     """Webserver + daemon over `lake` with a fresh instance in `root`; always stopped on exit.
 
     `prepare_home(DAGSTER_HOME)` runs before any process starts (e.g. to register partitions).
+    `deployment_env` is added last: e.g. the aws deployment and the emulator's endpoint.
     """
     home = root / "dagster_home"
     home.mkdir(parents=True)
@@ -443,6 +463,7 @@ def running_stack(
         GENRE_ASSETS_DUCKDB_MEMORY="1GB",
         PYTHONUNBUFFERED="1",
     )
+    env.update(deployment_env or {})
     stack = DagsterStack(root=root, home=home, lake=lake, env=env)
     try:
         # The stock daemon: its backfill loop sleeps 30 s between passes, which the backfill

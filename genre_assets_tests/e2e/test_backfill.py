@@ -7,18 +7,15 @@ import time
 import pytest
 
 from genre_assets_tests.e2e.stack import (
-    BACKFILL,
-    BACKFILL_BAD,
-    BACKFILL_OK,
     BACKFILL_TAG,
     LAUNCH_BACKFILL,
     RANGE_END_TAG,
     RANGE_START_TAG,
     TIMINGS,
-    StackError,
     asset_paths,
     export_file,
     tags_of,
+    wait_for_backfill,
 )
 from genre_assets_tests.reference import expected_tsv
 
@@ -52,17 +49,7 @@ def test_backfill_of_three_adjacent_genres_is_one_run_writing_the_contract_tsvs(
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill_id = launched["backfillId"]
 
-    def completed():
-        backfill = stack.gql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
-        if backfill["__typename"] != "PartitionBackfill":
-            raise StackError(f"backfill {backfill_id}: {backfill}")
-        if backfill["status"] in BACKFILL_BAD:
-            raise StackError(f"backfill {backfill_id} ended {backfill}\n{stack.log_tails()}")
-        return backfill if backfill["status"] in BACKFILL_OK else None
-
-    # The stock daemon looks at backfills every 30 s and needs two passes (submit, then see
-    # the run finish): 30-60 s, plus the run itself.
-    stack.wait_for(f"backfill {backfill_id} to complete", completed, timeout=180, interval=1)
+    wait_for_backfill(stack, backfill_id, timeout=180)
     elapsed = time.monotonic() - started
     runs = stack.runs({BACKFILL_TAG: backfill_id})
     TIMINGS[f"backfill of 3 genres, {len(runs)} run(s): launch -> completed"] = elapsed
