@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass
 
@@ -109,3 +110,28 @@ def _movie_rows(data: bytes, source: str):
             start = reader.line_num + 1
     except csv.Error as error:
         raise InputError(f"{source}, line {start}: {error} (a quote is left open?)") from None
+
+
+def locate_fraction(path: Path, source: str, table: TableSpec, column: str) -> str | None:
+    """Where a delimited file first holds a number that is not whole in `column`, as
+    "<source>, line N: <header> '<value>' is not a whole number"; None if it holds none.
+
+    The engine refuses such a value without knowing its line; this finds the line afterwards,
+    so it costs a scan only when a file is already known to be bad.
+    """
+    index = table.column_names.index(column)
+    header = EXPECTED_HEADERS[table.name][index]
+    with path.open("rb") as lines:
+        next(lines, None)
+        for number, line in enumerate(lines, start=2):
+            fields = line.rstrip(b"\r\n").split(b",")
+            if len(fields) <= index:
+                continue
+            value = fields[index].decode("utf-8", "replace")
+            try:
+                whole = float(value).is_integer()
+            except ValueError:
+                continue  # not a number at all: the CSV reader reports those itself
+            if not whole:
+                return f"{source}, line {number}: {header} {value.strip()!r} is not a whole number"
+    return None

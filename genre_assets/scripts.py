@@ -78,13 +78,25 @@ def duckdb_create_schema(database: str) -> str:
     return render("duckdb/create_schema.sql.j2", database=database)
 
 
+# Starts the error a local view raises for a fractional value in an integer column.
+NOT_WHOLE_MARKER = "not a whole number in column"
+
+
 def duckdb_create_view(database: str, table: TableSpec, files_glob: str, location: str) -> str:
+    # Plain delimited files hold typed integers that DuckDB's cast would round; quoted CSV is
+    # read as text (the query casts) and the TSV exports are written by the pipeline itself.
+    whole_number_columns = [
+        c.name for c in table.columns
+        if table.storage.value == "delimited_csv" and c.type == "bigint"
+    ]
     return render(
         "duckdb/create_view.sql.j2",
         database=database,
         table=table,
         files_glob=files_glob,
         location=location,
+        whole_number_columns=whole_number_columns,
+        NOT_WHOLE_MARKER=NOT_WHOLE_MARKER,
     )
 
 

@@ -83,15 +83,28 @@ def test_bad_ratings_fail_with_file_and_line(golden_lake, case, line, message):
     assert message in text and "ratings.csv" in text, text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (RELIABILITY.md): DuckDB rounds '1.5' when casting to BIGINT, Hive reads NULL",
-)
-def test_a_decimal_movie_id_in_ratings_is_refused(golden_lake):
+@pytest.mark.parametrize("column", ["userId", "movieId", "timestamp"])
+def test_a_fractional_id_in_ratings_is_refused_with_its_line(golden_lake, column):
+    # DuckDB's BIGINT cast would round 1.5 to 2 and credit the rating to another film.
+    values = {"userId": "5", "movieId": "1", "timestamp": "964982703", column: "1.5"}
     with (golden_lake / RATINGS).open("a") as handle:
-        handle.write("5,1.5,4.0,964982703\n")
+        handle.write(f"{values['userId']},{values['movieId']},4.0,{values['timestamp']}\n")
+    lines = (golden_lake / RATINGS).read_text().count("\n")
     result = materialize_genres(golden_lake, ["Drama"], raise_on_error=False)
     assert not result.success
+    text = _failure(result)
+    assert f"ratings.csv, line {lines}: {column} '1.5' is not a whole number" in text, text
+    assert not (golden_lake / "movielens/drama").exists()
+
+
+def test_whole_numbers_written_as_decimals_are_read_as_integers(golden_lake):
+    # 1.0 is a whole number: a third rating of movie 1, exactly as "1" would be.
+    with (golden_lake / RATINGS).open("a") as handle:
+        handle.write("5,1.0,4.0,964982703\n")
+    result = materialize_genres(golden_lake, ["Children"], raise_on_error=False)
+    assert result.success, _failure(result)
+    export = (golden_lake / "movielens/children/children_films.tsv").read_text()
+    assert "1\tToy Story\t1995\t4.0000\t3\n" in export, export
 
 
 def test_ratings_that_are_not_utf8_fail(golden_lake):

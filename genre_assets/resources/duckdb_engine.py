@@ -8,6 +8,7 @@ EMR export script writes from presto-cli's TSV output.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 
@@ -20,7 +21,7 @@ from genre_assets.errors import EngineError
 from genre_assets.resources.catalog import LocalCatalogResource
 from genre_assets.resources.engine import EngineResource, GenreExport
 from genre_assets.resources.lake import LocalLakeResource
-from genre_assets.raw_files import source_files
+from genre_assets.raw_files import locate_fraction, source_files
 from genre_assets.schema import MOVIES, SOURCE_TABLES, TableSpec
 from genre_assets.scripts import GenreTarget
 from genre_assets.sql_text import render
@@ -147,10 +148,20 @@ class DuckDBEngineResource(EngineResource):
                 )
             except duckdb.Error as error:
                 partial.unlink(missing_ok=True)
-                raise EngineError(
-                    f"converting {table.name} to Parquet failed: {describe_duckdb_error(error)}"
-                ) from error
+                reason = self._locate_fraction(table, error) or describe_duckdb_error(error)
+                raise EngineError(f"converting {table.name} to Parquet failed: {reason}") from error
         os.replace(partial, path)
+
+    def _locate_fraction(self, table: TableSpec, error: duckdb.Error) -> str | None:
+        """File and line of the value behind a "not a whole number" error, if it is one."""
+        match = re.search(re.escape(scripts.NOT_WHOLE_MARKER) + r" (\w+):", str(error))
+        if match is None:
+            return None
+        for obj in source_files(self.lake, table):
+            found = locate_fraction(self.lake.local_path(obj.key), self.lake.uri(obj.key), table, match.group(1))
+            if found:
+                return found
+        return None
 
     def _fresh_cache(self, table: TableSpec):
         files = [o for o in self.lake.list_objects(table.folder) if o.key.endswith(table.file_suffix)]
