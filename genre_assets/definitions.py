@@ -17,7 +17,6 @@ from genre_assets.jobs import all_genres_job
 from genre_assets.schedules import nightly_refresh
 from genre_assets.source_checks import source_data_checks
 from genre_assets.sensors.catalog_check import catalog_check_sensor
-from genre_assets.sensors.emr_janitor import emr_janitor
 from genre_assets.sensors.partition_seeder import genre_partition_seeder
 
 
@@ -25,6 +24,9 @@ def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
     sensors = [genre_partition_seeder, catalog_check_sensor]
     checks = [source_data_checks] if deployment == "local" else []
     if deployment == "aws":
+        # Only here: it imports the AWS resources, which a local deployment never loads.
+        from genre_assets.sensors.emr_janitor import emr_janitor
+
         sensors.append(emr_janitor)
     return dg.Definitions(
         assets=ALL_ASSETS,

@@ -12,16 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from genre_assets.errors import ConfigurationError
 from genre_assets.resources.catalog import LocalCatalogResource
 from genre_assets.resources.duckdb_engine import DuckDBEngineResource
-from genre_assets.resources.aws import AwsClientsResource
-from genre_assets.resources.emr_engine import EMREngineResource
-from genre_assets.resources.glue_catalog import GlueCatalogResource
 from genre_assets.resources.lake import LocalLakeResource
-from genre_assets.resources.s3_lake import S3LakeResource
 
 DEPLOYMENT_ENV = "GENRE_ASSETS_DEPLOYMENT"
 DEFAULT_DEPLOYMENT = "local"
@@ -68,6 +63,15 @@ def local_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 def aws_resources() -> dict[str, dg.ConfigurableResource]:
+    # Imported here: dagster-aws and boto3 take ~0.4 s to import, which every local run,
+    # CLI call and code-server start would otherwise pay for nothing.
+    from dagster_aws.s3 import S3Resource
+
+    from genre_assets.resources.aws import AwsClientsResource
+    from genre_assets.resources.emr_engine import EMREngineResource
+    from genre_assets.resources.glue_catalog import GlueCatalogResource
+    from genre_assets.resources.s3_lake import S3LakeResource
+
     aws = AwsClientsResource(region_name=_env("aws_region") or None)
     lake = S3LakeResource(uri_root=_env("lake"), s3=S3Resource(region_name=_env("aws_region") or None))
     catalog = GlueCatalogResource(aws=aws, database=_env("database"))

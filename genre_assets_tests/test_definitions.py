@@ -58,3 +58,16 @@ def test_workspace_loads_with_the_dagster_cli(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "genre_assets" in done.stdout + done.stderr
+
+
+def test_the_local_code_location_never_imports_aws_libraries():
+    # dagster-aws and boto3 cost ~0.4 s to import: every local CLI call, code-server start and
+    # run worker would pay it. A fresh interpreter, since this test process imported them already.
+    code = (
+        "import sys, genre_assets.definitions as d; d.build_definitions('local'); "
+        "print(sorted(m for m in ('dagster_aws', 'boto3', 'botocore', 'moto') if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GENRE_ASSETS_DEPLOYMENT"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
