@@ -3,8 +3,9 @@ driver that moves EMR steps through their states the way a real cluster would.""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -41,6 +42,21 @@ def aws_env(monkeypatch):
             key = "data/" + path.relative_to(FIXTURES / "golden_lake").as_posix()
             s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
         yield
+
+
+@contextlib.contextmanager
+def emulated_aws(monkeypatch, tmp_path: Path, start_seconds: float) -> Iterator[object]:
+    """A running `AwsEmulator` with boto3 (and child processes) pointed at it: its fake
+    credentials only, never the developer's ~/.aws."""
+    from genre_assets.emulator import AwsEmulator
+
+    with AwsEmulator(start_seconds=start_seconds) as aws:
+        for name, value in aws.client_env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+        yield aws
 
 
 def aws_resources(**engine_config) -> dict:

@@ -16,18 +16,14 @@ import boto3
 import pytest
 
 from genre_assets.emulator import AwsEmulator
+from genre_assets_tests.aws.conftest import emulated_aws
 
 BUCKET = "emr-test"
 
 
 @pytest.fixture
 def emr_env(monkeypatch, tmp_path):
-    with AwsEmulator(start_seconds=0.6) as aws:
-        for name, value in aws.client_env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    with emulated_aws(monkeypatch, tmp_path, start_seconds=0.6) as aws:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield aws, boto3.client("emr")
 

@@ -15,11 +15,11 @@ import pytest
 
 from genre_assets import emr_cluster, glue_tables
 from genre_assets.definitions import build_definitions
-from genre_assets.emulator import AwsEmulator
 from genre_assets.glue_tables import TableShape
 from genre_assets.partitions import range_tags
 from genre_assets.schema import MOVIES, RATINGS
 from genre_assets.scripts import genre_targets
+from genre_assets_tests.aws.conftest import emulated_aws
 from genre_assets_tests.conftest import FIXTURES, materialize_genres
 
 BUCKET = "genre-lake"
@@ -39,13 +39,7 @@ AWS_CLI = str(Path(sys.executable).parent / "aws")
 @pytest.fixture
 def emulator(monkeypatch, tmp_path):
     """A running emulator with the aws deployment's environment pointing at it."""
-    with AwsEmulator(start_seconds=0.2) as aws:
-        for name, value in aws.client_env().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        # Never read the developer's ~/.aws: the emulator's fake credentials only.
-        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    with emulated_aws(monkeypatch, tmp_path, start_seconds=0.2) as aws:
         monkeypatch.setenv("GENRE_ASSETS_DEPLOYMENT", "aws")
         monkeypatch.setenv("GENRE_ASSETS_LAKE", LAKE)
         monkeypatch.setenv("GENRE_ASSETS_EMR_POLL_SECONDS", "1")

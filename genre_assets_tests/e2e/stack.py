@@ -308,6 +308,18 @@ class DagsterStack:
             raise StackError(f"launchRun failed: {result}")
         return result["run"]["runId"]
 
+    def launch_backfill(self, assets: list[str], partitions: list[str]) -> str:
+        """Launch a partition backfill through GraphQL (the UI's call); returns its id."""
+        params = {
+            "assetSelection": [{"path": [asset]} for asset in assets],
+            "partitionNames": partitions,
+            "fromFailure": False,
+        }
+        launched = self.gql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+        if launched["__typename"] != "LaunchBackfillSuccess":
+            raise StackError(f"launchPartitionBackfill failed: {launched}")
+        return launched["backfillId"]
+
     def run(self, run_id: str) -> dict[str, Any]:
         result = self.gql(RUN, {"id": run_id})["runOrError"]
         if result["__typename"] != "Run":

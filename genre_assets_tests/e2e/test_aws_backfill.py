@@ -22,7 +22,6 @@ import pytest
 from genre_assets_tests.e2e.conftest import SOURCE_ASSETS, _register_genres
 from genre_assets_tests.e2e.stack import (
     BACKFILL_TAG,
-    LAUNCH_BACKFILL,
     RANGE_END_TAG,
     RANGE_START_TAG,
     SENSOR,
@@ -137,17 +136,11 @@ def test_aws_backfill_of_three_genres_uses_one_cluster_and_leaves_none_running(a
     stack.wait_run(sources_run, timeout=180)
 
     genres = list(GENRES)
-    params = {
-        "assetSelection": [{"path": [asset]} for asset in GENRE_ASSETS],
-        "partitionNames": genres,
-        "fromFailure": False,
-    }
     started = time.monotonic()
-    launched = stack.gql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    wait_for_backfill(stack, launched["backfillId"], timeout=240)
+    backfill_id = stack.launch_backfill(GENRE_ASSETS, genres)
+    wait_for_backfill(stack, backfill_id, timeout=240)
     elapsed = time.monotonic() - started
-    runs = stack.runs({BACKFILL_TAG: launched["backfillId"]})
+    runs = stack.runs({BACKFILL_TAG: backfill_id})
     TIMINGS[f"aws backfill of 3 genres on the emulator, {len(runs)} run(s): launch -> completed"] = elapsed
     assert len(runs) == 1, runs
     (run,) = runs

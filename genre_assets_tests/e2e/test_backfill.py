@@ -8,7 +8,6 @@ import pytest
 
 from genre_assets_tests.e2e.stack import (
     BACKFILL_TAG,
-    LAUNCH_BACKFILL,
     RANGE_END_TAG,
     RANGE_START_TAG,
     TIMINGS,
@@ -39,15 +38,8 @@ def test_backfill_of_three_adjacent_genres_is_one_run_writing_the_contract_tsvs(
     # partitioned assets. (Dagster 1.13 also accepts all five assets in one backfill: it then
     # makes one run for the three unpartitioned ones and one for the genres, and the daemon
     # needs a third 30-second pass.)
-    params = {
-        "assetSelection": [{"path": [asset]} for asset in GENRE_ASSETS],
-        "partitionNames": genres,
-        "fromFailure": False,
-    }
     started = time.monotonic()
-    launched = stack.gql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
-    assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    backfill_id = launched["backfillId"]
+    backfill_id = stack.launch_backfill(GENRE_ASSETS, genres)
 
     wait_for_backfill(stack, backfill_id, timeout=180)
     elapsed = time.monotonic() - started
