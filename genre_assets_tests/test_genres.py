@@ -62,3 +62,4 @@ def test_ordered_genres_puts_vocabulary_first_then_code_point_order():
         "Children's",
         "Zzz",
     ]
+

@@ -91,7 +91,13 @@ def test_every_genre_partition_gets_its_own_metadata(golden_run):
         assert metadata["row_count"].value == EXPECTED[slug].count("\n") - 1
         assert metadata["path"].value == str(lake / "movielens" / slug / f"{slug}_films.tsv")
         assert metadata["engine"].value.startswith("duckdb")
-        assert "| movie_id |" in metadata["preview"].value
+        # The preview is the file's first rows (at most five), in the file's order.
+        preview = metadata["preview"].value.splitlines()
+        expected_rows = EXPECTED[slug].splitlines()[1:]
+        assert preview[0].startswith("| movie_id |")
+        assert len(preview) == 2 + min(5, len(expected_rows)), preview
+        shown = [line.split(" | ")[0].lstrip("| ") for line in preview[2:]]
+        assert shown == [row.split("\t")[0] for row in expected_rows[:5]], preview
 
 
 def test_source_tables_report_row_counts_and_genres(golden_run):

@@ -19,11 +19,12 @@ import duckdb
 from genre_assets import columnar_cache, scripts
 from genre_assets.errors import EngineError
 from genre_assets.resources.catalog import LocalCatalogResource
-from genre_assets.resources.engine import EngineResource, GenreExport
+from genre_assets.resources.engine import EngineResource, GenreExport, head_lines
 from genre_assets.resources.lake import LocalLakeResource
 from genre_assets.raw_files import locate_fraction, source_files
 from genre_assets.schema import MOVIES, SOURCE_TABLES, TableSpec
 from genre_assets.scripts import GenreTarget
+from genre_assets.tsv import PREVIEW_ROWS
 from genre_assets.sql_text import render
 
 
@@ -224,6 +225,7 @@ class DuckDBEngineResource(EngineResource):
                     uri=self.lake.uri(target.export_key),
                     row_count=int(count),
                     size_bytes=len(data),
+                    head=head_lines(data, PREVIEW_ROWS),
                 )
             )
             log.info(f"Wrote {count} films of {target.name!r} to {self.lake.uri(target.export_key)}")

@@ -20,11 +20,12 @@ from genre_assets import emr_cluster, scripts
 from genre_assets.errors import EngineError
 from genre_assets.glue_tables import TableShape, matches
 from genre_assets.resources.aws import AwsClientsResource
-from genre_assets.resources.engine import EngineResource, GenreExport
+from genre_assets.resources.engine import EngineResource, GenreExport, head_lines
 from genre_assets.resources.glue_catalog import GlueCatalogResource
 from genre_assets.resources.s3_lake import S3LakeResource
 from genre_assets.schema import TableSpec
 from genre_assets.scripts import GenreTarget
+from genre_assets.tsv import PREVIEW_ROWS
 
 _GLUE_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
 
@@ -132,6 +133,7 @@ class EMREngineResource(EngineResource):
                     uri=uri,
                     row_count=data.count(b"\n") - 1,
                     size_bytes=len(data),
+                    head=head_lines(data, PREVIEW_ROWS),
                 )
             )
         return exports

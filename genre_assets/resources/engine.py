@@ -26,6 +26,19 @@ class GenreExport:
     uri: str
     row_count: int
     size_bytes: int
+    # The header and first rows of the file as written, for the UI's preview: the engine has
+    # the bytes at hand, so the asset need not fetch the object again.
+    head: bytes = b""
+
+
+def head_lines(data: bytes, rows: int) -> bytes:
+    """The header and the first `rows` lines of an export, each with its newline."""
+    end = -1
+    for _ in range(rows + 1):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[: end + 1]
 
 
 class EngineResource(dg.ConfigurableResource, ABC):
