@@ -7,6 +7,7 @@ presto-cli escapes `\\0 \\b \\f \\n \\r \\t` and the backslash itself; Hive read
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
@@ -39,8 +40,6 @@ def unescape_field(value: str) -> str:
 
 
 class FilmRow(NamedTuple):
-    # A NamedTuple, not a frozen dataclass: checks parse every row of every export, and a tuple
-    # is several times cheaper to build.
     movie_id: int
     title: str
     year: int | None
@@ -48,9 +47,10 @@ class FilmRow(NamedTuple):
     rating_count: int
 
 
-def parse_export(data: bytes, source: str, limit: int | None = None) -> list[FilmRow]:
-    """Parse a genre export (its first `limit` rows when given, e.g. for a preview); raise
-    InputError naming `source` and the line when it is malformed."""
+def iter_export(data: bytes, source: str, limit: int | None = None) -> Iterator[FilmRow]:
+    """The rows of a genre export (the first `limit` when given), one at a time, so a caller
+    that only summarises keeps nothing alive; raises InputError naming `source` and the line
+    when the file is malformed."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -60,25 +60,27 @@ def parse_export(data: bytes, source: str, limit: int | None = None) -> list[Fil
     lines = text[:-1].split("\n")
     if lines[0].split("\t") != HEADER:
         raise InputError(f"{source}, line 1: expected the header {chr(9).join(HEADER)!r}")
-    rows = []
     body = lines[1:] if limit is None else lines[1 : 1 + limit]
     for number, line in enumerate(body, start=2):
         fields = line.split("\t")
         if len(fields) != len(HEADER):
             raise InputError(f"{source}, line {number}: {len(fields)} fields, expected {len(HEADER)}")
         try:
-            rows.append(
-                FilmRow(
-                    movie_id=int(fields[0]),
-                    title=unescape_field(fields[1]),
-                    year=int(fields[2]) if fields[2] else None,
-                    avg_rating=Decimal(fields[3]),
-                    rating_count=int(fields[4]),
-                )
+            row = FilmRow(
+                movie_id=int(fields[0]),
+                title=unescape_field(fields[1]),
+                year=int(fields[2]) if fields[2] else None,
+                avg_rating=Decimal(fields[3]),
+                rating_count=int(fields[4]),
             )
         except (ValueError, InvalidOperation) as error:
             raise InputError(f"{source}, line {number}: {error}") from None
-    return rows
+        yield row
+
+
+def parse_export(data: bytes, source: str, limit: int | None = None) -> list[FilmRow]:
+    """Every row of a genre export (the first `limit` when given, e.g. for a preview)."""
+    return list(iter_export(data, source, limit))
 
 
 PREVIEW_ROWS = 5

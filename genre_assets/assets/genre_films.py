@@ -95,7 +95,8 @@ def genre_film_table(
             partition_key=target.name,
         )
     yield dg.MaterializeResult(metadata=metadata)
-    rows_by_genre = {
-        t.name: parse_export(lake.read_bytes(t.export_key), lake.uri(t.export_key)) for t in targets
+    summaries = {
+        t.name: checks.summarize_export(lake.read_bytes(t.export_key), lake.uri(t.export_key))
+        for t in targets
     }
-    yield from checks.evaluate(rows_by_genre, _genre_movie_counts(context))
+    yield from checks.evaluate(summaries, _genre_movie_counts(context))
