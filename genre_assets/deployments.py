@@ -35,6 +35,7 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
     "emr_instance_profile": ("GENRE_ASSETS_EMR_INSTANCE_PROFILE", "EMR_EC2_DefaultRole", "EC2 instance profile"),
     "emr_overrides": ("GENRE_ASSETS_EMR_JOB_FLOW_OVERRIDES", "", "JSON deep-merged into RunJobFlow"),
     "emr_poll_seconds": ("GENRE_ASSETS_EMR_POLL_SECONDS", "15", "step polling interval, whole seconds"),
+    "emr_columnar_cache": ("GENRE_ASSETS_EMR_COLUMNAR_CACHE", "0", "1: ratings as Parquet in the lake (Presto CTAS)"),
 }
 
 
@@ -85,6 +86,7 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
         job_flow_role=_env("emr_instance_profile"),
         job_flow_overrides=_env("emr_overrides"),
         poll_seconds=_env("emr_poll_seconds", as_int=True),
+        columnar_cache=_env("emr_columnar_cache", as_int=True),
     )
     return {"lake": lake, "catalog": catalog, "engine": engine}
 

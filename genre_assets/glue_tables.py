@@ -15,6 +15,9 @@ OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
 # Storage format -> (SerDe, its parameters) as Hive records them for the DDL in sql/hive/.
 SERDES: dict[StorageFormat, tuple[str, dict[str, str]]] = {
@@ -30,6 +33,7 @@ SERDES: dict[StorageFormat, tuple[str, dict[str, str]]] = {
         LAZY_SIMPLE_SERDE,
         {"field.delim": "\t", "serialization.format": "\t", "escape.delim": "\\", "line.delim": "\n"},
     ),
+    StorageFormat.PARQUET: (PARQUET_SERDE, {}),
 }
 
 
@@ -51,7 +55,8 @@ class TableShape:
             location=location,
             columns=columns,
             serde=serde,
-            skip_header=True,
+            # Every text table of genre-assets has a header line; Parquet has none.
+            skip_header=spec.storage is not StorageFormat.PARQUET,
             serde_parameters=tuple(sorted(parameters.items())),
         )
 
@@ -86,7 +91,9 @@ def matches(glue_table: dict[str, Any] | None, expected: TableShape) -> bool:
 
 
 def table_input(name: str, shape: TableShape, description: str = "") -> dict[str, Any]:
-    """The Glue TableInput that Hive's CREATE EXTERNAL TABLE produces for `shape`."""
+    """The Glue TableInput that Hive's CREATE EXTERNAL TABLE (or Presto's CTAS with an
+    external_location) produces for `shape`."""
+    parquet = shape.serde == PARQUET_SERDE
     parameters = {"EXTERNAL": "TRUE"}
     if shape.skip_header:
         parameters["skip.header.line.count"] = "1"
@@ -98,8 +105,8 @@ def table_input(name: str, shape: TableShape, description: str = "") -> dict[str
         "StorageDescriptor": {
             "Columns": [{"Name": n, "Type": t} for n, t in shape.columns],
             "Location": shape.location,
-            "InputFormat": TEXT_INPUT,
-            "OutputFormat": TEXT_OUTPUT,
+            "InputFormat": PARQUET_INPUT if parquet else TEXT_INPUT,
+            "OutputFormat": PARQUET_OUTPUT if parquet else TEXT_OUTPUT,
             "SerdeInfo": {
                 "SerializationLibrary": shape.serde,
                 "Parameters": dict(shape.serde_parameters),

@@ -18,6 +18,8 @@ class StorageFormat(str, Enum):
     DELIMITED_CSV = "delimited_csv"
     # The genre exports: tab-delimited, backslash-escaped exactly as presto-cli's TSV output.
     ESCAPED_TSV = "escaped_tsv"
+    # The columnar cache on EMR: Parquet written by a Presto CTAS (no header line).
+    PARQUET = "parquet"
 
 
 # Logical type -> (Hive type, DuckDB type).
@@ -119,4 +121,16 @@ def genre_table_spec(table: str, folder: str) -> TableSpec:
         columns=GENRE_FILM_COLUMNS,
         file_suffix=".tsv",
         comment="films of one genre with their average rating (genre-assets)",
+    )
+
+
+def ratings_cache_spec(table: str, folder: str) -> TableSpec:
+    """The EMR columnar cache of `ratings`: the columns the genre query reads, as Parquet."""
+    return TableSpec(
+        name=table,
+        folder=folder,
+        storage=StorageFormat.PARQUET,
+        columns=RATINGS.cache_columns,
+        file_suffix="",
+        comment="ratings as Parquet, keyed to the raw files (genre-assets columnar cache)",
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from genre_assets import genres as genre_rules
-from genre_assets.schema import GENRE_FILM_COLUMNS, TableSpec, genre_table_spec
+from genre_assets.schema import GENRE_FILM_COLUMNS, RATINGS, TableSpec, genre_table_spec
 from genre_assets.sql_text import presto_to_duckdb, render, validate_identifier
 
 TSV_HEADER = "\t".join(column.name for column in GENRE_FILM_COLUMNS)
@@ -55,10 +55,28 @@ def hive_create_table(database: str, table: TableSpec, location: str) -> str:
     return render("hive/create_table.hql.j2", database=database, table=table, location=location)
 
 
-def presto_genre_query(database: str, targets: Sequence[GenreTarget]) -> str:
+def presto_genre_query(
+    database: str, targets: Sequence[GenreTarget], ratings_table: str = RATINGS.name
+) -> str:
+    """The genre query; `ratings_table` is the EMR columnar cache's table when it is used."""
     if not targets:
         raise ValueError("the genre query needs at least one genre")
-    return render("presto/genre_films.sql.j2", database=database, genres=targets)
+    return render(
+        "presto/genre_films.sql.j2", database=database, genres=targets, ratings_table=ratings_table
+    )
+
+
+def presto_create_columnar_cache(database: str, table: TableSpec, location: str) -> str:
+    return render("presto/create_columnar_cache.sql.j2", database=database, table=table, location=location)
+
+
+def emr_presto_statement_script(database: str, script_uri: str) -> str:
+    """The shell step that runs one Presto SQL script (no output is kept)."""
+    return render(
+        "shell/run_presto_statement.sh.j2",
+        database=validate_identifier(database, "database name"),
+        script_uri=script_uri,
+    )
 
 
 def emr_export_script(

@@ -114,3 +114,18 @@ def test_duckdb_literals_run_in_duckdb():
     for value in HOSTILE:
         literal = sql_text.string_literal(value, "duckdb")
         assert duckdb.connect().execute(f"SELECT {literal}").fetchone()[0] == value
+
+
+def test_presto_columnar_cache_ctas_parses_and_the_query_can_read_it():
+    from genre_assets.schema import ratings_cache_spec
+
+    spec = ratings_cache_spec("ratings_parquet_0123abcd", "_cache/ratings/0123/")
+    location = "s3://lake/it's/_cache/ratings/0123/"
+    (ctas,) = _parse(scripts.presto_create_columnar_cache("movielens", spec, location), "presto")
+    assert isinstance(ctas, exp.Create) and isinstance(ctas.expression, exp.Select)
+    assert ctas.this.name == spec.name and location in _string_literals(ctas)
+    assert [c.name for c in ctas.expression.expressions] == ["movie_id", "rating"]
+    assert ctas.expression.find(exp.Table).name == "ratings"
+    (query,) = _parse(scripts.presto_genre_query("movielens", scripts.genre_targets(["Drama"]), spec.name), "presto")
+    assert spec.name in {t.name for t in query.find_all(exp.Table)}
+    assert "ratings" not in {t.name for t in query.find_all(exp.Table)}

@@ -30,6 +30,7 @@ from sqlglot import exp
 
 from genre_assets import scripts
 from genre_assets.emulator.tables import UnreadableTable, table_spec
+from genre_assets.glue_tables import PARQUET_SERDE, TableShape, table_input
 from genre_assets.emulator.tsv_printer import format_row
 from genre_assets.errors import InputError
 from genre_assets.sql_text import presto_to_duckdb, validate_identifier
@@ -104,7 +105,8 @@ def run_query(
             validate_identifier(schema, "schema")
     except InputError as error:
         raise QueryError(str(error)) from None
-    tables = referenced_tables(sql, catalog, schema)
+    ctas = _ctas(sql)
+    tables = referenced_tables(ctas.expression.sql(dialect="presto") if ctas else sql, catalog, schema)
     con = duckdb.connect(":memory:")
     folders: dict[str, str] = {}
     try:
@@ -124,6 +126,8 @@ def run_query(
             con.execute(scripts.duckdb_create_view(database, spec, f"{folder}/*", location))
         if schema:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; USE {catalog}.{schema}")
+        if ctas:
+            return _create_table_as(con, ctas, catalog, schema, glue, s3, workdir)
         return _execute(con, presto_to_duckdb(sql), output_format)
     except duckdb.Error as error:
         raise QueryError(_describe(error, folders)) from None
@@ -131,6 +135,79 @@ def run_query(
         raise QueryError(f"the query could not be transpiled: {error}") from None
     finally:
         con.close()
+
+
+def _ctas(sql: str) -> exp.Create | None:
+    """The statement when `sql` is one CREATE TABLE ... AS SELECT (the only DDL emulated)."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="presto") if s is not None]
+    except sqlglot.errors.SqlglotError:
+        return None  # referenced_tables reports the syntax error with its position
+    creates = [s for s in statements if isinstance(s, exp.Create)]
+    if not creates:
+        return None
+    if len(statements) != 1 or not isinstance(creates[0].expression, exp.Query):
+        raise QueryError("only a single CREATE TABLE ... AS SELECT statement is emulated")
+    return creates[0]
+
+
+# DuckDB result types -> the Hive types Presto records in the metastore.
+_HIVE_TYPES = {"BIGINT": "bigint", "INTEGER": "int", "DOUBLE": "double", "VARCHAR": "string"}
+
+
+def _create_table_as(
+    con: duckdb.DuckDBPyConnection,
+    statement: exp.Create,
+    catalog: str,
+    schema: str | None,
+    glue: Any,
+    s3: Any,
+    workdir: Path,
+) -> str:
+    """Presto's CTAS with format = 'PARQUET' and an external_location: the query's rows are
+    written as one Parquet file there and the table is registered in Glue as Presto would."""
+    target = statement.this
+    database = (target.db or schema or "").lower()
+    name = target.name.lower()
+    options: dict[str, str] = {}
+    for prop in (statement.args.get("properties") or exp.Properties()).expressions:
+        if isinstance(prop, exp.FileFormatProperty):
+            options["format"] = prop.this.name
+        elif type(prop) is exp.Property:
+            options[prop.name.lower()] = prop.args["value"].name
+    if options.get("format", "").upper() != "PARQUET" or "external_location" not in options:
+        raise QueryError("the emulator runs CREATE TABLE AS only WITH (format = 'PARQUET', external_location = ...)")
+    location = options["external_location"]
+    if _exists(glue, database, name):
+        raise QueryError(f"line 1:1: Table '{catalog}.{database}.{name}' already exists")
+    bucket, _, prefix = location[len("s3://"):].partition("/") if location.startswith("s3://") else ("", "", "")
+    if not bucket:
+        raise QueryError(f"External location must be in S3: {location}")
+    prefix = prefix.rstrip("/") + "/"
+    if s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0):
+        raise QueryError(f"Target directory for table '{database}.{name}' already exists: {location}")
+    select = presto_to_duckdb(statement.expression.sql(dialect="presto"))
+    columns = []
+    for column_name, duckdb_type, *_ in con.execute(f"DESCRIBE {select}").fetchall():
+        if duckdb_type not in _HIVE_TYPES:
+            raise QueryError(f"column {column_name}: type {duckdb_type} is not emulated for CTAS")
+        columns.append((column_name, _HIVE_TYPES[duckdb_type]))
+    local = workdir / "ctas.parquet"
+    rows = con.execute(f"COPY ({select}) TO '{local}' (FORMAT parquet)").fetchone()[0]
+    s3.upload_file(str(local), bucket, f"{prefix}{_query_id()}_{uuid.uuid4().hex[:8]}")
+    shape = TableShape(location=location, columns=tuple(columns), serde=PARQUET_SERDE, skip_header=False)
+    glue.create_table(DatabaseName=database, TableInput=table_input(name, shape))
+    return f"{rows}\n"
+
+
+def _exists(glue: Any, database: str, name: str) -> bool:
+    try:
+        glue.get_table(DatabaseName=database, Name=name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "EntityNotFoundException":
+            return False
+        raise
+    return True
 
 
 def _glue_table(glue: Any, catalog: str, database: str, name: str) -> dict[str, Any]:

@@ -35,7 +35,8 @@ def storage_format(table: dict[str, Any]) -> StorageFormat:
 def table_spec(table: dict[str, Any]) -> TableSpec:
     """The TableSpec of a Glue table; its `folder` is unused here (the Location is the source)."""
     shape = TableShape.of_glue(table)
-    if not shape.skip_header:
+    storage = storage_format(table)
+    if not shape.skip_header and storage is not StorageFormat.PARQUET:
         # The shared DuckDB template always skips one header line, as every genre-assets table does.
         raise UnreadableTable(
             f"table {table.get('Name')!r} does not skip a header line (skip.header.line.count=1)"
@@ -55,7 +56,7 @@ def table_spec(table: dict[str, Any]) -> TableSpec:
     return TableSpec(
         name=table["Name"],
         folder="",
-        storage=storage_format(table),
+        storage=storage,
         columns=tuple(columns),
         file_suffix="",
         # Rendered into a `--` SQL comment by the template: keep it on one line.

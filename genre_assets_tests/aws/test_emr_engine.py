@@ -63,6 +63,14 @@ def test_job_flow_request_covers_the_original_cluster_and_is_overridable(aws_env
     boto3.client("emr", region_name=REGION).run_job_flow(**request)
 
 
+@pytest.mark.parametrize("cache", [0, 1])
+def test_presto_may_write_outside_managed_tables_only_when_the_columnar_cache_is_on(aws_env, cache):
+    request = aws_resources(columnar_cache=cache)["engine"].job_flow_request()
+    (presto,) = [c for c in request["Configurations"] if c["Classification"] == "presto-connector-hive"]
+    assert presto["Properties"]["hive.metastore"] == "glue"
+    assert ("hive.non-managed-table-writes-enabled" in presto["Properties"]) == bool(cache)
+
+
 def test_a_three_genre_run_uses_one_cluster_and_terminates_it(aws_env, step_driver):
     result = _materialize(aws_resources())
     assert result.success

@@ -227,3 +227,61 @@ def test_cli_materialize_against_the_emulator_with_a_lake_uploaded_by_the_aws_cl
     (cluster,) = clusters_by_age()
     assert cluster["Status"]["State"] == "TERMINATED"
     assert step_names(cluster["Id"])[-2:] == ["presto export of 1 genre(s)", "create 1 genre table(s)"]
+
+
+def test_the_emr_columnar_cache_is_built_once_reused_and_rebuilt_when_ratings_change(
+    emulator, golden_lake, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GENRE_ASSETS_EMR_COLUMNAR_CACHE", "1")
+    upload_golden_lake(tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("genre", GENRES)
+    glue, s3 = boto3.client("glue"), boto3.client("s3")
+
+    def cache_tables() -> list[str]:
+        tables = glue.get_tables(DatabaseName="movielens")["TableList"]
+        return sorted(t["Name"] for t in tables if t["Name"].startswith("ratings_parquet_"))
+
+    first = run_genres(instance, GENRES)
+    assert first.success, failure_text(first)
+    (cluster,) = clusters_by_age()
+    assert step_names(cluster["Id"]) == STEPS[:3] + ["build columnar cache of ratings"] + STEPS[3:]
+    (cache,) = cache_tables()
+    location = glue.get_table(DatabaseName="movielens", Name=cache)["Table"]["StorageDescriptor"]["Location"]
+    assert location.startswith(f"{LAKE}/_cache/ratings/")
+
+    # The exports read from the cache equal the local deployment's, byte for byte.
+    local = materialize_genres(golden_lake, GENRES)
+    assert local.success
+    expected = {t.export_key: (golden_lake / t.export_key).read_bytes() for t in genre_targets(GENRES)}
+
+    def exports() -> dict[str, bytes]:
+        return {
+            key: s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["Body"].read() for key in expected
+        }
+
+    assert exports() == expected
+
+    # Unchanged CSVs: the next run reuses the cache (no CTAS step) and gives the same bytes.
+    second = run_genres(instance, GENRES)
+    assert second.success, failure_text(second)
+    assert step_names(clusters_by_age()[-1]["Id"]) == ["presto export of 3 genre(s)"]
+    assert cache_tables() == [cache]
+    assert exports() == expected
+    query_keys = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/scripts/")["Contents"]
+        if "genre-films" in o["Key"] and o["Key"].endswith(".sql")
+    ]
+    assert all(
+        f"movielens.{cache}" in s3.get_object(Bucket=BUCKET, Key=k)["Body"].read().decode() for k in query_keys
+    )
+
+    # A changed ratings file: a new cache table under a new fingerprint, never the stale one.
+    upload_golden_lake(tmp_path, ratings_text=(FIXTURES / "golden_lake/movielens/ratings/ratings.csv").read_text()
+                       + "9,5,5.0,964982703\n")
+    third = run_genres(instance, GENRES)
+    assert third.success, failure_text(third)
+    assert "build columnar cache of ratings" in step_names(clusters_by_age()[-1]["Id"])
+    assert len(cache_tables()) == 2 and cache in cache_tables()
+    assert exports()[genre_targets(["Sci-Fi"])[0].export_key] != expected[genre_targets(["Sci-Fi"])[0].export_key]
+    assert wait_until(lambda: all(c["Status"]["State"] == "TERMINATED" for c in clusters_by_age()))
