@@ -7,6 +7,10 @@ table's S3 Location, defines DuckDB views with the template the local engine use
 the result as presto-cli's TsvPrinter does. So the AWS deployment's exports are byte-for-byte the
 local deployment's. A failing query prints `Query <id> failed: <reason>` on stderr and exits 1.
 
+One DDL statement is emulated, the EMR columnar cache's `CREATE TABLE ... WITH (format = 'PARQUET',
+external_location = ...) AS SELECT`: the rows are written as a Parquet file at the location and
+the table is registered in Glue as Presto registers it; Parquet tables are then read like any other.
+
 It reaches AWS through boto3's environment (AWS_ENDPOINT_URL, credentials, region): the shell
 step's environment points it at the emulator.
 """
