@@ -74,6 +74,8 @@ class ClusterWorker(threading.Thread):
         self.stopping = stopping
         self.created = time.monotonic()
         self._handled: set[str] = set()
+        # Guards step states between this thread and request threads (queue_new_steps).
+        self._steps_lock = threading.Lock()
         if not self.terminated:
             # Before RunJobFlow's answer leaves the server: a new cluster is never seen WAITING.
             self._queued_steps()
@@ -94,10 +96,15 @@ class ClusterWorker(threading.Thread):
         return True
 
     def _queued_steps(self) -> list[Any]:
-        queued = [s for s in list(self.cluster.steps) if s.id not in self._handled and s.state in _QUEUED]
-        for step in queued:
-            step.state = "PENDING"
-        return queued
+        with self._steps_lock:
+            queued = [s for s in list(self.cluster.steps) if s.id not in self._handled and s.state in _QUEUED]
+            for step in queued:
+                step.state = "PENDING"
+            return queued
+
+    def queue_new_steps(self) -> None:
+        if not self.terminated:
+            self._queued_steps()
 
     def check_termination(self) -> None:
         """Called by the watcher: a terminated cluster's running step must stop."""
@@ -149,11 +156,12 @@ class ClusterWorker(threading.Thread):
         return not self.terminated
 
     def _run(self, step: Any) -> None:
-        self._handled.add(step.id)
-        if not self._set_state("RUNNING"):
-            step.state = "CANCELLED"
-            return
-        step.state, step.start_date_time = "RUNNING", utcnow()
+        with self._steps_lock:
+            self._handled.add(step.id)
+            if not self._set_state("RUNNING"):
+                step.state = "CANCELLED"
+                return
+            step.state, step.start_date_time = "RUNNING", utcnow()
         log.info("EMR step %s %r started on %s", step.id, step.name, self.cluster.id)
         started = time.monotonic()
         try:
@@ -269,6 +277,13 @@ class ClusterWatcher:
 
     def _workers(self) -> list[ClusterWorker]:
         return list(self.workers.values())
+
+    def queue_steps(self, cluster_id: str) -> None:
+        """Mark a cluster's newly added steps PENDING now (the middleware calls this as
+        AddJobFlowSteps returns)."""
+        worker = self.workers.get(cluster_id)
+        if worker is not None:
+            worker.queue_new_steps()
 
     def adopt(self, cluster_id: str) -> None:
         """Start playing a cluster now (the middleware calls this as RunJobFlow returns)."""

@@ -71,9 +71,11 @@ class EmulatorMiddleware:
         self,
         app: Callable[..., Iterable[bytes]],
         on_new_cluster: Callable[[str], None] = lambda cluster_id: None,
+        on_steps_added: Callable[[str], None] = lambda cluster_id: None,
     ) -> None:
         self._app = app
         self._on_new_cluster = on_new_cluster
+        self._on_steps_added = on_steps_added
         self._lock = threading.Lock()
         self._calls: list[ApiCall] = []
         self._fleets: dict[str, list[dict[str, Any]]] = {}
@@ -122,7 +124,22 @@ class EmulatorMiddleware:
             return self._list_instance_fleets(environ, start_response)
         if service == "elasticmapreduce" and operation == "RunJobFlow":
             return self._run_job_flow(environ, start_response)
+        if service == "elasticmapreduce" and operation == "AddJobFlowSteps":
+            return self._add_job_flow_steps(environ, start_response)
         return self._app(environ, start_response)
+
+    def _add_job_flow_steps(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # moto marks the first step of a WAITING cluster RUNNING at once; the cluster's worker
+        # queues it as PENDING before the answer leaves, so no client sees RUNNING -> PENDING.
+        body = _read_body(environ)
+        response = b"".join(self._app(environ, start_response))
+        try:
+            cluster_id = json.loads(body).get("JobFlowId", "")
+        except ValueError:
+            cluster_id = ""
+        if cluster_id:
+            self._on_steps_added(cluster_id)
+        return [response]
 
     def _run_job_flow(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = _read_body(environ)

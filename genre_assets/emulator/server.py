@@ -95,7 +95,9 @@ class AwsEmulator:
                 start_seconds=self.start_seconds,
                 fleets=lambda cluster_id: self.api.fleets(cluster_id) if self.api else [],
             )
-            self.api = EmulatorMiddleware(wsgi_server.app, on_new_cluster=watcher.adopt)
+            self.api = EmulatorMiddleware(
+                wsgi_server.app, on_new_cluster=watcher.adopt, on_steps_added=watcher.queue_steps
+            )
             wsgi_server.app = self.api
             watcher.start()
         except BaseException:

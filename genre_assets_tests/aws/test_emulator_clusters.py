@@ -217,3 +217,18 @@ def test_emulate_aws_command_serves_until_sigterm(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_step_added_to_a_waiting_cluster_never_goes_back_from_running_to_pending(emr_env):
+    # moto marks such a step RUNNING at once; EMR (and so the emulator) shows PENDING first.
+    _, emr = emr_env
+    cluster_id = _cluster(emr)
+    _wait(lambda: _state(emr, cluster_id) == "WAITING")
+    (step_id,) = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[_shell("short", "sleep 0.3")])["StepIds"]
+    seen = [emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["State"]]
+    while seen[-1] not in ("COMPLETED", "FAILED", "CANCELLED"):
+        state = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["State"]
+        if state != seen[-1]:
+            seen.append(state)
+    assert seen[0] == "PENDING" and seen[-1] == "COMPLETED", seen
+    assert seen in (["PENDING", "RUNNING", "COMPLETED"], ["PENDING", "COMPLETED"]), seen
