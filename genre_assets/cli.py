@@ -122,5 +122,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run() -> None:
+    """The console script: `main`, then a hard exit once the output is flushed.
+
+    Tearing down the interpreter after a Dagster run (finalising thousands of modules and
+    objects) takes 0.3-0.5 s, a fifth of a warm `materialize`, and does nothing this command
+    needs: the run is recorded, files are closed and the instance is disposed before `main`
+    returns. mypy exits the same way for the same reason. Only the console script does this;
+    `main` itself returns normally, so calling it in-process stays safe.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -6,8 +6,10 @@ that instance, so `dagster dev` shows it afterwards with its logs, metadata and 
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,13 +46,20 @@ class LaunchReport:
         return not self.errors
 
 
-def instance_for_cli() -> dg.DagsterInstance:
-    """The DAGSTER_HOME instance when configured (the UI then shows the run), else a throwaway."""
+@contextlib.contextmanager
+def instance_for_cli() -> Iterator[dg.DagsterInstance]:
+    """The DAGSTER_HOME instance when configured (the UI then shows the run), else a throwaway
+    whose scratch folder is removed afterwards; disposed either way."""
     home = os.environ.get("DAGSTER_HOME")
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+        return
+    # Without a tempdir of ours, Dagster makes one per run and leaves it behind in /tmp.
+    with tempfile.TemporaryDirectory(prefix="genre-assets-run-") as scratch:
+        with dg.DagsterInstance.ephemeral(tempdir=scratch) as instance:
+            yield instance
 
 
 def genres_in_lake(defs: dg.Definitions) -> list[str]:
@@ -86,20 +95,20 @@ def materialize(genres: Sequence[str] | None, *, all_genres: bool = False) -> La
     requested = genre_rules.validate_genres(requested)
     if not requested:
         raise InputError("no genre to materialise: pass --genre G or --all-genres")
-    instance = instance_for_cli()
-    register_genres(instance, requested)
-    order = list(instance.get_dynamic_partitions(GENRE_PARTITIONS_NAME))
-    job = defs.resolve_job_def(all_genres_job.name)
     report = LaunchReport()
-    for start, end in contiguous_ranges(order, requested):
-        result = job.execute_in_process(
-            instance=instance,
-            run_config={"loggers": {"cli_progress": {}}},
-            tags=range_tags(start, end),
-            raise_on_error=False,
-        )
-        report.run_ids.append(result.run_id)
-        _collect(result, report)
+    with instance_for_cli() as instance:
+        register_genres(instance, requested)
+        order = list(instance.get_dynamic_partitions(GENRE_PARTITIONS_NAME))
+        job = defs.resolve_job_def(all_genres_job.name)
+        for start, end in contiguous_ranges(order, requested):
+            result = job.execute_in_process(
+                instance=instance,
+                run_config={"loggers": {"cli_progress": {}}},
+                tags=range_tags(start, end),
+                raise_on_error=False,
+            )
+            report.run_ids.append(result.run_id)
+            _collect(result, report)
     return report
 
 

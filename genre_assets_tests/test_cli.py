@@ -79,3 +79,21 @@ def test_non_adjacent_genres_run_once_per_partition_range(golden_lake, tmp_path)
     done = run_cli("materialize", "--lake", str(golden_lake), "--genre", "Western", "--genre", "Action", "--genre", "Adventure", env=home)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("run ") == 1 and done.stdout.split("(run ")[1].count(",") == 1
+
+
+def test_the_console_script_exits_with_the_status_and_leaves_no_scratch_behind(golden_lake, tmp_path):
+    # The installed `genre-assets` ends with a hard exit: its output must be complete, its
+    # status kept, and the throwaway instance's scratch folder removed (Dagster's own leaked).
+    script = Path(sys.executable).with_name("genre-assets")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENRE_ASSETS_", "DAGSTER_HOME"))}
+    env["TMPDIR"] = str(scratch)
+    ok = subprocess.run([str(script), "materialize", "--lake", str(golden_lake), "--genre", "Drama"],
+                        capture_output=True, text=True, env=env, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.rstrip().splitlines()[-1].startswith("Materialised 1 genre(s)")
+    assert list(scratch.iterdir()) == []
+    bad = subprocess.run([str(script), "materialize", "--lake", str(tmp_path / "nowhere"), "--genre", "Drama"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode == 1 and "genre-assets: " in bad.stderr and "Traceback" not in bad.stderr
