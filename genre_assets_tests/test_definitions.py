@@ -71,3 +71,16 @@ def test_the_local_code_location_never_imports_aws_libraries():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_readme_configuration_table_lists_every_setting_with_its_default():
+    from genre_assets.deployments import DEPLOYMENT_ENV, SETTINGS
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):readme.index("## How the local engine relates to EMR")]
+    rows = {line.split("|")[1].strip(" `"): line for line in table.splitlines() if line.startswith("| `")}
+    assert DEPLOYMENT_ENV in rows
+    for variable, default, _meaning in SETTINGS.values():
+        assert variable in rows, f"{variable} is missing from the README's configuration table"
+        if default:
+            assert f"`{default}`" in rows[variable], (variable, default, rows[variable])
