@@ -19,6 +19,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from genre_assets.emr_cluster import RUN_ID_TAG
+from genre_assets.emulator.steps import FAKE_CREDENTIALS
 from genre_assets_tests.e2e.conftest import SOURCE_ASSETS, _register_genres
 from genre_assets_tests.e2e.stack import (
     BACKFILL_TAG,
@@ -44,12 +46,6 @@ LAKE_URI = f"s3://{BUCKET}/{PREFIX}"
 # Adjacent partitions, slugs written by hand (the README's contract).
 GENRES = {"Crime": "crime", "Documentary": "documentary", "Drama": "drama"}
 GENRE_ASSETS = ["genre_film_export", "genre_film_table"]
-RUN_ID_TAG = "dagster/run_id"
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 
 
 @contextlib.contextmanager
