@@ -7,7 +7,7 @@ RATINGS ?= 1000000
 MOVIES ?= 10000
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test ui install install-test clean
+.PHONY: demo test test-fast lint ui install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +35,30 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/genre-assets materialize --lake $(LAKE) --all-genres
 	@echo "Exports: $(LAKE)/movielens/<genre>/<genre>_films.tsv   UI: make ui"
 
-# CI only (CI=true, as root): Debian's Chromium for the browser test when it is missing.
-# Elsewhere nothing is installed, and without Chromium that test skips.
+# CI only (CI=true, as root): Debian's Chromium for the browser test and a Java runtime for the
+# Spark-Hive tests, each when it is missing. Elsewhere nothing is installed, and those tests skip.
 CHROMIUM := /usr/bin/chromium
-.PHONY: ci-chromium
-ci-chromium:
-	@if [ "$(CI)" = true ] && [ ! -x $(CHROMIUM) ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+.PHONY: ci-system-packages
+ci-system-packages:
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	if [ "$(CI)" = true ] && [ -n "$$missing" ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-test: install-test ci-chromium
+# ruff (lint and format) and mypy over the package and the emulator, configured in pyproject.toml.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install-test ci-system-packages lint
 	$(BIN)/python -m pytest
+
+# The unit tier: no webserver/daemon, no emulator processes, no JVM (about a minute).
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not e2e and not hive" --ignore=genre_assets_tests/e2e --ignore=genre_assets_tests/emulator
 
 # The Dagster UI and daemon on http://127.0.0.1:3000, sharing the demo's run history.
 ui: install $(DAGSTER_HOME)/dagster.yaml

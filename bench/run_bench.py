@@ -33,10 +33,10 @@ from pathlib import Path
 
 import jinja2
 
-from genre_assets.columnar_cache import CACHE_FOLDER
-from genre_assets.genres import MOVIELENS_GENRES, slug
-from genre_assets.schema import MOVIES, RATINGS
-from genre_assets.sql_text import string_literal
+from genre_assets.domain.genres import MOVIELENS_GENRES, slug
+from genre_assets.domain.schema import MOVIES, RATINGS
+from genre_assets.rendering import string_literal
+from genre_assets.resources.local.columnar_cache import CACHE_FOLDER
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -95,7 +95,11 @@ def run(cmd: list[str], env: dict[str, str], rss_file: Path) -> dict[str, float]
 def user_env(home: Path | None = None) -> dict[str, str]:
     """The caller's environment minus DAGSTER_HOME (the Makefile exports one) and GENRE_ASSETS_*
     settings, so runs use the defaults a user gets; plus DAGSTER_HOME=home when given."""
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME" and not k.startswith("GENRE_ASSETS_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DAGSTER_HOME" and not k.startswith("GENRE_ASSETS_")
+    }
     if home is not None:
         env["DAGSTER_HOME"] = str(home)
     return env
@@ -132,7 +136,9 @@ def event_times(home: Path, timing: dict[str, float]) -> dict[str, float]:
             if entry.dagster_event is None:
                 continue
             first = entry.timestamp if first is None else min(first, entry.timestamp)
-            marks.setdefault((entry.dagster_event.event_type_value, entry.step_key), entry.timestamp)
+            marks.setdefault(
+                (entry.dagster_event.event_type_value, entry.step_key), entry.timestamp
+            )
 
     def step(key: str) -> float | None:
         start, end = marks.get(("STEP_START", key)), marks.get(("STEP_SUCCESS", key))
@@ -154,8 +160,12 @@ def event_times(home: Path, timing: dict[str, float]) -> dict[str, float]:
 
 
 def machine() -> dict[str, str]:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    mem_kib = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?"
+    )
+    mem_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
     return {"nproc": str(os.cpu_count()), "memory": f"{mem_kib / 2**20:.1f} GiB", "cpu": cpu}
 
 
@@ -199,15 +209,30 @@ def report(args, samples, rss, info) -> str:
         "",
         "| target (ratios of medians) | measured | limit | result |",
         "| --- | ---: | ---: | :---: |",
-        target("whole cold command ÷ floor", med["cold"] / floor, "≤ 2.0", med["cold"] / floor <= 2.0),
+        target(
+            "whole cold command ÷ floor", med["cold"] / floor, "≤ 2.0", med["cold"] / floor <= 2.0
+        ),
         target("genre step ÷ floor", med["genre"] / floor, "≤ 1.3", med["genre"] / floor <= 1.3),
         target("(cache build + genre step) ÷ floor", med["cache_genre"] / floor, "reported", None),
         target(
             "per-genre approach ÷ all-genre whole command",
-            med["per_genre"] / med["cold"], "≥ 10", med["per_genre"] / med["cold"] >= 10,
+            med["per_genre"] / med["cold"],
+            "≥ 10",
+            med["per_genre"] / med["cold"] >= 10,
         ),
-        target("warm one genre (whole command) ÷ floor", med["warm"] / floor, "≤ 0.3", med["warm"] / floor <= 0.3),
-        target("peak RSS, cold whole command (max of repeats)", peak_cold, "≤ 1536 MiB", peak_cold <= 1536, " MiB"),
+        target(
+            "warm one genre (whole command) ÷ floor",
+            med["warm"] / floor,
+            "≤ 0.3",
+            med["warm"] / floor <= 0.3,
+        ),
+        target(
+            "peak RSS, cold whole command (max of repeats)",
+            peak_cold,
+            "≤ 1536 MiB",
+            peak_cold <= 1536,
+            " MiB",
+        ),
         "",
         "Targets use the ephemeral-instance commands (what a user runs first). The fresh-DAGSTER_HOME "
         f"variant, run only to read step durations from its event log, took {med['cold_home'] / med['cold']:.2f}× "
@@ -216,8 +241,11 @@ def report(args, samples, rss, info) -> str:
         "Peak RSS: "
         f"{'/usr/bin/time' if TIME.exists() else 'getrusage(RUSAGE_CHILDREN) in a wrapper'}.",
         "",
-        "Per repeat (s): " + "; ".join(
-            f"{key} " + " / ".join(f"{v:.2f}" for v in values) for key, values in samples.items() if values
+        "Per repeat (s): "
+        + "; ".join(
+            f"{key} " + " / ".join(f"{v:.2f}" for v in values)
+            for key, values in samples.items()
+            if values
         ),
     ]
     return "\n".join(lines) + "\n"
@@ -225,35 +253,64 @@ def report(args, samples, rss, info) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ratings", type=int, default=25_000_000, help="ratings in the sample lake")
+    parser.add_argument(
+        "--ratings", type=int, default=25_000_000, help="ratings in the sample lake"
+    )
     parser.add_argument("--movies", type=int, default=62_000, help="movies in the sample lake")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of every measurement")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/genre-assets-bench"),
-                        help="where the lake and instances go (deleted and rewritten)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/tmp/genre-assets-bench"),
+        help="where the lake and instances go (deleted and rewritten)",
+    )
     parser.add_argument("--warm-genre", default="Western", help="the one genre of the warm run")
-    parser.add_argument("--keep-lake", action="store_true",
-                        help="reuse the workdir's lake when it has these sizes (skips generation)")
+    parser.add_argument(
+        "--keep-lake",
+        action="store_true",
+        help="reuse the workdir's lake when it has these sizes (skips generation)",
+    )
     args = parser.parse_args()
 
     work = args.workdir.resolve()
     lake, rss_file, out_dir = work / "lake", work / "rss.txt", work / "per_genre"
     stamp = f"{args.ratings} {args.movies}\n"
-    if not (args.keep_lake and (work / "lake.stamp").is_file() and (work / "lake.stamp").read_text() == stamp):
+    if not (
+        args.keep_lake
+        and (work / "lake.stamp").is_file()
+        and (work / "lake.stamp").read_text() == stamp
+    ):
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-        print(f"generating {args.ratings:,} ratings / {args.movies:,} movies in {lake} ...", file=sys.stderr)
-        cmd = [GENRE_ASSETS, "sample-data", "--lake", str(lake), "--ratings", str(args.ratings), "--movies", str(args.movies)]
+        print(
+            f"generating {args.ratings:,} ratings / {args.movies:,} movies in {lake} ...",
+            file=sys.stderr,
+        )
+        cmd = [
+            GENRE_ASSETS,
+            "sample-data",
+            "--lake",
+            str(lake),
+            "--ratings",
+            str(args.ratings),
+            "--movies",
+            str(args.movies),
+        ]
         run(cmd, user_env(), rss_file)
         (work / "lake.stamp").write_text(stamp)
 
     # SQL lives in bench/sql/ (Jinja2), literals quoted by the project's own DuckDB quoting.
     templates = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(BENCH / "sql")), undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        loader=jinja2.FileSystemLoader(str(BENCH / "sql")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
     templates.filters["duckdb_string"] = lambda value: string_literal(value, "duckdb")
     context = {
-        "ratings": RATINGS, "movies": MOVIES,
+        "ratings": RATINGS,
+        "movies": MOVIES,
         "ratings_glob": f"{lake}/{RATINGS.folder}*{RATINGS.file_suffix}",
         "movies_glob": f"{lake}/{MOVIES.folder}*{MOVIES.file_suffix}",
         "genres": [{"name": g, "slug": slug(g)} for g in MOVIELENS_GENRES],
@@ -263,7 +320,15 @@ def main() -> None:
         (work / f"{name}.sql").write_text(templates.get_template(f"{name}.sql.j2").render(context))
 
     materialize_all = [GENRE_ASSETS, "materialize", "--lake", str(lake), "--all-genres", "--quiet"]
-    materialize_one = [GENRE_ASSETS, "materialize", "--lake", str(lake), "--genre", args.warm_genre, "--quiet"]
+    materialize_one = [
+        GENRE_ASSETS,
+        "materialize",
+        "--lake",
+        str(lake),
+        "--genre",
+        args.warm_genre,
+        "--quiet",
+    ]
     samples: dict[str, list[float]] = {key: [] for key in LABELS}
     rss: dict[str, list[float]] = {}
 
@@ -275,7 +340,10 @@ def main() -> None:
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     for repeat in range(1, args.repeats + 1):
         print(f"repeat {repeat}/{args.repeats}", file=sys.stderr)
-        record("floor", run([sys.executable, "-c", RUN_SQL, str(work / "floor.sql")], user_env(), rss_file))
+        record(
+            "floor",
+            run([sys.executable, "-c", RUN_SQL, str(work / "floor.sql")], user_env(), rss_file),
+        )
 
         reset_lake(lake)
         record("cold", run(materialize_all, user_env(), rss_file))
@@ -285,15 +353,30 @@ def main() -> None:
         timing = run(materialize_all, user_env(home), rss_file)
         record("cold_home", timing)
         events = event_times(home, timing)
-        for key in ("startup", "planning", "cache", "genre", "sources", "source_checks", "table", "run", "exit"):
+        for key in (
+            "startup",
+            "planning",
+            "cache",
+            "genre",
+            "sources",
+            "source_checks",
+            "table",
+            "run",
+            "exit",
+        ):
             in_run = key in ("cache", "genre", "sources", "source_checks", "table")
             samples[key if in_run else f"cold_{key}"].append(events[key])
         samples["cache_genre"].append(events["cache"] + events["genre"])
 
         shutil.rmtree(out_dir, ignore_errors=True)
         out_dir.mkdir()
-        record("per_genre", run([sys.executable, "-c", RUN_SQL, str(work / "per_genre.sql")], user_env(), rss_file))
-        assert len(list(out_dir.glob("*.tsv"))) == len(MOVIELENS_GENRES), "per-genre exports missing"
+        record(
+            "per_genre",
+            run([sys.executable, "-c", RUN_SQL, str(work / "per_genre.sql")], user_env(), rss_file),
+        )
+        assert len(list(out_dir.glob("*.tsv"))) == len(MOVIELENS_GENRES), (
+            "per-genre exports missing"
+        )
 
         # Right after a full run: the columnar cache and the catalog are there.
         record("warm", run(materialize_one, user_env(), rss_file))

@@ -11,13 +11,14 @@ import os
 import dagster as dg
 
 from genre_assets.assets import ALL_ASSETS
-from genre_assets.cli_logging import cli_progress_logger
-from genre_assets.deployments import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, resources_for
+from genre_assets.checks.source_data import source_data_checks
+from genre_assets.cli.progress import cli_progress_logger
+from genre_assets.deployments import resources_for
 from genre_assets.jobs import all_genres_job
 from genre_assets.schedules import nightly_refresh
-from genre_assets.source_checks import source_data_checks
 from genre_assets.sensors.catalog_check import catalog_check_sensor
 from genre_assets.sensors.partition_seeder import genre_partition_seeder
+from genre_assets.settings import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV
 
 
 def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:

@@ -7,58 +7,27 @@ at import, so tests and the UI can build any deployment without reloading module
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from typing import Any
 
 import dagster as dg
 
 from genre_assets.errors import ConfigurationError
-from genre_assets.resources.catalog import LocalCatalogResource
-from genre_assets.resources.duckdb_engine import DuckDBEngineResource
-from genre_assets.resources.lake import LocalLakeResource
-
-DEPLOYMENT_ENV = "GENRE_ASSETS_DEPLOYMENT"
-DEFAULT_DEPLOYMENT = "local"
-
-# Name -> (environment variable, default, meaning), listed in the README's configuration table.
-SETTINGS: dict[str, tuple[str, str, str]] = {
-    "lake": ("GENRE_ASSETS_LAKE", "./data/lake", "the lake: a folder (local) or s3://bucket[/prefix] (aws)"),
-    "catalog": ("GENRE_ASSETS_CATALOG", "", "the local catalog's DuckDB file (default <lake>/_catalog.duckdb)"),
-    "database": ("GENRE_ASSETS_DATABASE", "movielens", "the catalog database's name"),
-    "duckdb_threads": ("GENRE_ASSETS_DUCKDB_THREADS", "0", "DuckDB threads; 0 = one per core"),
-    "duckdb_memory": ("GENRE_ASSETS_DUCKDB_MEMORY", "2GB", "DuckDB memory limit"),
-    "aws_region": ("GENRE_ASSETS_AWS_REGION", "", "AWS region (default: boto3's, e.g. AWS_DEFAULT_REGION)"),
-    "emr_release": ("GENRE_ASSETS_EMR_RELEASE", "emr-6.15.0", "EMR release label"),
-    "emr_log_uri": ("GENRE_ASSETS_EMR_LOG_URI", "", "EMR logs (default <lake>/emr-logs/)"),
-    "emr_service_role": ("GENRE_ASSETS_EMR_SERVICE_ROLE", "EMR_DefaultRole", "EMR service role"),
-    "emr_instance_profile": ("GENRE_ASSETS_EMR_INSTANCE_PROFILE", "EMR_EC2_DefaultRole", "EC2 instance profile"),
-    "emr_overrides": ("GENRE_ASSETS_EMR_JOB_FLOW_OVERRIDES", "", "JSON deep-merged into RunJobFlow"),
-    "emr_poll_seconds": ("GENRE_ASSETS_EMR_POLL_SECONDS", "15", "step polling interval, whole seconds"),
-    "emr_columnar_cache": ("GENRE_ASSETS_EMR_COLUMNAR_CACHE", "0", "1: ratings as Parquet in the lake (Presto CTAS)"),
-}
-
-
-def _env(name: str, *, as_int: bool = False) -> Any:
-    """An EnvVar when the variable is set (resolved when a run starts), else the default.
-
-    EnvVar raises on an unset variable, and the defaults are what a newcomer runs, so only the
-    presence of the variable is looked at here.
-    """
-    variable, default, _ = SETTINGS[name]
-    if variable in os.environ:
-        return dg.EnvVar.int(variable) if as_int else dg.EnvVar(variable)
-    return int(default) if as_int else default
+from genre_assets.resources.local.catalog import LocalCatalogResource
+from genre_assets.resources.local.duckdb_engine import DuckDBEngineResource
+from genre_assets.resources.local.lake import LocalLakeResource
+from genre_assets.settings import DEPLOYMENT_ENV, SETTINGS
 
 
 def local_resources() -> dict[str, dg.ConfigurableResource]:
-    lake = LocalLakeResource(path=_env("lake"))
-    catalog = LocalCatalogResource(lake=lake, path=_env("catalog"), database=_env("database"))
+    lake = LocalLakeResource(path=SETTINGS["lake"].value())
+    catalog = LocalCatalogResource(
+        lake=lake, path=SETTINGS["catalog"].value(), database=SETTINGS["database"].value()
+    )
     engine = DuckDBEngineResource(
         lake=lake,
         catalog=catalog,
-        threads=_env("duckdb_threads", as_int=True),
-        memory_limit=_env("duckdb_memory"),
+        threads=SETTINGS["duckdb_threads"].value(as_int=True),
+        memory_limit=SETTINGS["duckdb_memory"].value(),
     )
     return {"lake": lake, "catalog": catalog, "engine": engine}
 
@@ -68,25 +37,28 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
     # CLI call and code-server start would otherwise pay for nothing.
     from dagster_aws.s3 import S3Resource
 
-    from genre_assets.resources.aws import AwsClientsResource
-    from genre_assets.resources.emr_engine import EMREngineResource
-    from genre_assets.resources.glue_catalog import GlueCatalogResource
-    from genre_assets.resources.s3_lake import S3LakeResource
+    from genre_assets.resources.aws.clients import AwsClientsResource
+    from genre_assets.resources.aws.emr_engine import EMREngineResource
+    from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
+    from genre_assets.resources.aws.s3_lake import S3LakeResource
 
-    aws = AwsClientsResource(region_name=_env("aws_region") or None)
-    lake = S3LakeResource(uri_root=_env("lake"), s3=S3Resource(region_name=_env("aws_region") or None))
-    catalog = GlueCatalogResource(aws=aws, database=_env("database"))
+    aws = AwsClientsResource(region_name=SETTINGS["aws_region"].value() or None)
+    lake = S3LakeResource(
+        uri_root=SETTINGS["lake"].value(),
+        s3=S3Resource(region_name=SETTINGS["aws_region"].value() or None),
+    )
+    catalog = GlueCatalogResource(aws=aws, database=SETTINGS["database"].value())
     engine = EMREngineResource(
         lake=lake,
         catalog=catalog,
         aws=aws,
-        release_label=_env("emr_release"),
-        log_uri=_env("emr_log_uri"),
-        service_role=_env("emr_service_role"),
-        job_flow_role=_env("emr_instance_profile"),
-        job_flow_overrides=_env("emr_overrides"),
-        poll_seconds=_env("emr_poll_seconds", as_int=True),
-        columnar_cache=_env("emr_columnar_cache", as_int=True),
+        release_label=SETTINGS["emr_release"].value(),
+        log_uri=SETTINGS["emr_log_uri"].value(),
+        service_role=SETTINGS["emr_service_role"].value(),
+        job_flow_role=SETTINGS["emr_instance_profile"].value(),
+        job_flow_overrides=SETTINGS["emr_job_flow_overrides"].value(),
+        poll_seconds=SETTINGS["emr_poll_seconds"].value(as_int=True),
+        columnar_cache=SETTINGS["emr_columnar_cache"].value(as_int=True),
     )
     return {"lake": lake, "catalog": catalog, "engine": engine}
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from genre_assets.genres import MOVIELENS_GENRES, ordered_genres, validate_genre
+from genre_assets.domain.genres import MOVIELENS_GENRES, ordered_genres, validate_genre
 
 GENRE_PARTITIONS_NAME = "genre"
 

@@ -1,53 +1,19 @@
-"""Shared fixtures: lakes in tmp folders, local resources and a helper to materialise genres."""
+"""Fixtures every test directory can use; the helpers behind them live in `support/`."""
 
-from __future__ import annotations
-
-import shutil
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator
 
 import dagster as dg
 import pytest
 
-from genre_assets.assets import ALL_ASSETS
-from genre_assets.partitions import range_tags
-from genre_assets.source_checks import source_data_checks
-from genre_assets.resources.catalog import LocalCatalogResource
-from genre_assets.resources.duckdb_engine import DuckDBEngineResource
-from genre_assets.resources.lake import LocalLakeResource
+from genre_assets_tests.support.aws import aws_env, step_driver
+from genre_assets_tests.support.local import golden_lake
 
-FIXTURES = Path(__file__).parent / "fixtures"
+__all__ = ["aws_env", "golden_lake", "instance", "step_driver"]
 
 
 @pytest.fixture
-def golden_lake(tmp_path: Path) -> Path:
-    lake = tmp_path / "lake"
-    shutil.copytree(FIXTURES / "golden_lake", lake)
-    return lake
-
-
-def local_resources(lake: Path) -> dict[str, dg.ConfigurableResource]:
-    lake_resource = LocalLakeResource(path=str(lake))
-    catalog = LocalCatalogResource(lake=lake_resource)
-    # Two threads keep tests deterministic in speed on the 2-core CI machine.
-    engine = DuckDBEngineResource(lake=lake_resource, catalog=catalog, threads=2, memory_limit="1GB")
-    return {"lake": lake_resource, "catalog": catalog, "engine": engine}
-
-
-def materialize_genres(
-    lake: Path,
-    genres: Sequence[str],
-    instance: dg.DagsterInstance | None = None,
-    raise_on_error: bool = True,
-) -> dg.ExecuteInProcessResult:
-    """Materialise every asset for `genres`, registered in this order so they form one range."""
-    instance = instance or dg.DagsterInstance.ephemeral()
-    known = set(instance.get_dynamic_partitions("genre"))
-    instance.add_dynamic_partitions("genre", [g for g in genres if g not in known])
-    return dg.materialize(
-        [*ALL_ASSETS, source_data_checks],
-        resources=local_resources(lake),
-        instance=instance,
-        tags=range_tags(genres[0], genres[-1]),
-        raise_on_error=raise_on_error,
-    )
+def instance() -> Iterator[dg.DagsterInstance]:
+    """An ephemeral instance, disposed after the test: an instance left open stays Dagster's
+    current definitions-state storage and breaks later tests once it is garbage-collected."""
+    with dg.DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral

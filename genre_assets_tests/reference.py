@@ -1,4 +1,4 @@
-"""A plain-Python computation of the output contract (DESIGN §2), independent of any SQL.
+"""A plain-Python computation of the output contract (docs/contract.md), independent of any SQL.
 
 Tests compare the engines' TSVs with `expected_tsv()`; nothing here imports the package's query
 code, so a bug in the SQL or its transpilation cannot hide in both places at once.

@@ -1,14 +1,15 @@
 """The whole asset graph on the local engine against a hand-written fixture and hand-written
-expected tables (DESIGN §2): quoted titles, quotes, year ranges, missing years, padding, half
+expected tables (docs/contract.md): quoted titles, quotes, year ranges, missing years, padding, half
 stars, unrated films, substring genres, `(no genres listed)`, duplicate titles, a newline and a
 backslash inside titles."""
+
+from decimal import Decimal
 
 import dagster as dg
 import duckdb
 import pytest
-from decimal import Decimal
 
-from genre_assets_tests.conftest import materialize_genres
+from genre_assets_tests.support.local import materialize_genres
 
 GENRES = ["Comedy", "Drama", "Children", "Children's", "(no genres listed)", "Sci-Fi", "Action"]
 
@@ -70,12 +71,21 @@ def test_catalog_tables_read_the_exports_back(golden_run):
     lake, _, _ = golden_run
     with duckdb.connect(str(lake / "_catalog.duckdb"), read_only=True) as con:
         drama = con.execute("SELECT * FROM movielens.drama_films").fetchall()
-        tables = {r[0] for r in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'movielens'"
-        ).fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'movielens'"
+            ).fetchall()
+        }
     assert drama[1] == (15, "Back\\slash", 2004, Decimal("2.5000"), 1)
     assert drama[0][2] == 2007
-    assert {"movies", "ratings", "comedy_films", "children_s_films", "no_genres_listed_films"} <= tables
+    assert {
+        "movies",
+        "ratings",
+        "comedy_films",
+        "children_s_films",
+        "no_genres_listed_films",
+    } <= tables
 
 
 def test_every_genre_partition_gets_its_own_metadata(golden_run):
@@ -103,7 +113,9 @@ def test_every_genre_partition_gets_its_own_metadata(golden_run):
 def test_source_tables_report_row_counts_and_genres(golden_run):
     _, instance, _ = golden_run
     movies = instance.get_latest_materialization_event(dg.AssetKey("movies")).asset_materialization
-    cache = instance.get_latest_materialization_event(dg.AssetKey("columnar_cache")).asset_materialization
+    cache = instance.get_latest_materialization_event(
+        dg.AssetKey("columnar_cache")
+    ).asset_materialization
     assert movies.metadata["row_count"].value == 15
     # Counting ratings.csv would cost a scan: the columnar cache reports it.
     assert cache.metadata["ratings_row_count"].value == 20
@@ -116,7 +128,11 @@ def test_checks_pass_on_good_data(golden_run):
     _, _, result = golden_run
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evaluations) == {
-        "non_empty", "avg_rating_in_range", "unique_movie_id", "ratings_in_range", "ratings_reference_known_movies"
+        "non_empty",
+        "avg_rating_in_range",
+        "unique_movie_id",
+        "ratings_in_range",
+        "ratings_reference_known_movies",
     }
     assert all(e.passed for e in evaluations.values())
 
@@ -146,6 +162,8 @@ def test_new_ratings_change_the_next_export(golden_lake):
     with (golden_lake / "movielens/ratings/more.csv").open("w") as handle:
         handle.write("userId,movieId,rating,timestamp\n9,5,5.0,964982703\n")
     materialize_genres(golden_lake, ["Sci-Fi"])
-    assert (golden_lake / "movielens/sci_fi/sci_fi_films.tsv").read_text().endswith(
-        "5\tBabylon 5\t1993\t2.7500\t2\n"
+    assert (
+        (golden_lake / "movielens/sci_fi/sci_fi_films.tsv")
+        .read_text()
+        .endswith("5\tBabylon 5\t1993\t2.7500\t2\n")
     )

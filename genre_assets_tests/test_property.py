@@ -1,22 +1,31 @@
 """Property: on generated lakes, the local engine's export of any genre set equals the plain-Python
-reference computation of DESIGN §2 (genre_assets_tests/reference.py)."""
+reference computation of docs/contract.md (genre_assets_tests/reference.py)."""
 
 import csv
-import os
 import itertools
+import os
 from pathlib import Path
 
 import dagster as dg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genre_assets.scripts import genre_targets
-from genre_assets.schema import SOURCE_TABLES
-from genre_assets_tests.conftest import local_resources
+from genre_assets.domain.schema import SOURCE_TABLES
+from genre_assets.domain.targets import genre_targets
 from genre_assets_tests.reference import expected_tsv
+from genre_assets_tests.support.local import local_resources
 
 GENRE_POOL = ["Drama", "Dramatic", "Children", "Children's", "Sci-Fi", "(no genres listed)", "A|B"]
-SUFFIXES = ["", " (1995)", " (1975-1979)", " (2007-)", " (1993\u20131998)", " (19)", "(2001) ", " (abcd)"]
+SUFFIXES = [
+    "",
+    " (1995)",
+    " (1975-1979)",
+    " (2007-)",
+    " (1993\u20131998)",
+    " (19)",
+    "(2001) ",
+    " (abcd)",
+]
 TITLE_ALPHABET = st.sampled_from(list("ab Z,\"'\\()-\u2013\u00e9\t\n0123456789|"))
 
 titles = st.builds(
@@ -56,7 +65,11 @@ def _write_lake(lake: Path, movie_rows, rating_rows) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(movie_rows=movies, rating_rows=ratings, genre_choice=st.sets(st.sampled_from(GENRE_POOL[:-1]), min_size=1))
+@given(
+    movie_rows=movies,
+    rating_rows=ratings,
+    genre_choice=st.sets(st.sampled_from(GENRE_POOL[:-1]), min_size=1),
+)
 def test_engine_matches_reference(tmp_path_factory, movie_rows, rating_rows, genre_choice):
     lake = tmp_path_factory.mktemp("lake")
     _write_lake(lake, movie_rows, rating_rows)

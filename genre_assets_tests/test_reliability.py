@@ -12,8 +12,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from genre_assets_tests.conftest import FIXTURES, materialize_genres
 from genre_assets_tests.reference import expected_tsv
+from genre_assets_tests.support.local import FIXTURES, materialize_genres
 
 MOVIES = "movielens/movies/movies.csv"
 RATINGS = "movielens/ratings/ratings.csv"
@@ -41,16 +41,33 @@ def _checks(result) -> dict:
 
 # --- malformed movies.csv: fail before the table is redefined, naming file and line ---------
 
+
 @pytest.mark.parametrize(
     ("case", "content", "message"),
     [
-        ("wrong field count", "movieId,title,genres\n1,A (1999),Drama,Extra\n", "line 2: 4 field(s)"),
+        (
+            "wrong field count",
+            "movieId,title,genres\n1,A (1999),Drama,Extra\n",
+            "line 2: 4 field(s)",
+        ),
         ("unclosed quote", 'movieId,title,genres\n1,"A (1999),Drama\n2,B,Comedy\n', "line 2"),
-        ("non-integer id", "movieId,title,genres\n1,A,Drama\n1.5,B,Comedy\n", "line 3: movieId '1.5'"),
-        ("duplicate id", "movieId,title,genres\n7,A,Drama\n7,B,Comedy\n", "line 3: movieId 7 was already defined at"),
+        (
+            "non-integer id",
+            "movieId,title,genres\n1,A,Drama\n1.5,B,Comedy\n",
+            "line 3: movieId '1.5'",
+        ),
+        (
+            "duplicate id",
+            "movieId,title,genres\n7,A,Drama\n7,B,Comedy\n",
+            "line 3: movieId 7 was already defined at",
+        ),
         ("empty file", "", "the file is empty"),
         ("wrong header", "id,name,genres\n1,A,Drama\n", "expected the header"),
-        ("not UTF-8", b"movieId,title,genres\n1,A,Drama\n2,B\xff\xfe,Comedy\n", "line 3: bytes that are not UTF-8"),
+        (
+            "not UTF-8",
+            b"movieId,title,genres\n1,A,Drama\n2,B\xff\xfe,Comedy\n",
+            "line 3: bytes that are not UTF-8",
+        ),
     ],
 )
 def test_bad_movies_fail_with_file_and_line(golden_lake, case, content, message):
@@ -64,6 +81,7 @@ def test_bad_movies_fail_with_file_and_line(golden_lake, case, content, message)
 
 
 # --- malformed ratings.csv: the CSV reader stops at the bad line ----------------------------
+
 
 @pytest.mark.parametrize(
     ("case", "line", "message"),
@@ -122,6 +140,7 @@ def test_an_empty_ratings_file_fails(golden_lake):
 
 # --- loaded and reported ---------------------------------------------------------------------
 
+
 def test_out_of_range_ratings_are_left_out_and_reported(golden_lake):
     with (golden_lake / RATINGS).open("a") as handle:
         handle.write("8,5,9.0,964982703\n8,5,0.0,964982703\n")
@@ -130,7 +149,11 @@ def test_out_of_range_ratings_are_left_out_and_reported(golden_lake):
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["skipped_ratings"].value == 2
     # Babylon 5 keeps its single valid 0.5 rating.
-    assert (golden_lake / "movielens/sci_fi/sci_fi_films.tsv").read_text().endswith("5\tBabylon 5\t1993\t0.5000\t1\n")
+    assert (
+        (golden_lake / "movielens/sci_fi/sci_fi_films.tsv")
+        .read_text()
+        .endswith("5\tBabylon 5\t1993\t0.5000\t1\n")
+    )
 
 
 def test_ratings_of_unknown_movies_are_reported(golden_lake):
@@ -139,7 +162,9 @@ def test_ratings_of_unknown_movies_are_reported(golden_lake):
     result = materialize_genres(golden_lake, ["Drama"])
     check = _checks(result)["ratings_reference_known_movies"]
     assert not check.passed and check.metadata["example_movie_ids"].value == [999]
-    assert (golden_lake / "movielens/drama/drama_films.tsv").read_text() == expected_tsv(golden_lake, "Drama")
+    assert (golden_lake / "movielens/drama/drama_films.tsv").read_text() == expected_tsv(
+        golden_lake, "Drama"
+    )
 
 
 @pytest.mark.parametrize("which", [MOVIES, RATINGS])
@@ -182,6 +207,7 @@ def test_tabs_in_titles_and_very_long_titles(golden_lake):
 
 # --- hostile genre values: exact, or refused before anything is written -----------------------
 
+
 @pytest.mark.parametrize(
     ("genre", "slug"),
     [
@@ -207,11 +233,17 @@ def test_hostile_genres_match_exactly_and_stay_inside_the_lake(golden_lake, genr
     import duckdb
 
     with duckdb.connect(str(golden_lake / "_catalog.duckdb"), read_only=True) as con:
-        tables = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'movielens'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'movielens'"
+            ).fetchall()
+        }
     assert {"movies", "ratings", f"{slug}_films"} <= tables
 
 
 # --- nothing lost ----------------------------------------------------------------------------
+
 
 def test_a_failed_run_leaves_the_previous_export_untouched(golden_lake):
     instance = dg.DagsterInstance.ephemeral()
@@ -225,7 +257,7 @@ def test_a_failed_run_leaves_the_previous_export_untouched(golden_lake):
 
 
 def test_a_crash_while_writing_keeps_the_old_file_and_no_temporary(golden_lake, monkeypatch):
-    from genre_assets.resources import lake as lake_module
+    from genre_assets.resources.local import lake as lake_module
 
     materialize_genres(golden_lake, ["Drama"])
     before = (golden_lake / "movielens/drama/drama_films.tsv").read_bytes()
@@ -242,12 +274,17 @@ def test_a_crash_while_writing_keeps_the_old_file_and_no_temporary(golden_lake, 
 
 # --- concurrency -----------------------------------------------------------------------------
 
+
 def _cli(lake: Path, *genres: str) -> subprocess.Popen:
     args = [sys.executable, "-m", "genre_assets.cli", "materialize", "--lake", str(lake), "--quiet"]
     for genre in genres:
         args += ["--genre", genre]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENRE_ASSETS_", "DAGSTER_HOME"))}
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GENRE_ASSETS_", "DAGSTER_HOME"))
+    }
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 @pytest.mark.parametrize("second", ["Comedy", "Drama"], ids=["different genres", "same genre"])
@@ -257,6 +294,8 @@ def test_two_runs_at_once_both_produce_correct_files(golden_lake, second):
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr
     for genre, slug in {("Drama", "drama"), (second, second.lower())}:
-        assert (golden_lake / f"movielens/{slug}/{slug}_films.tsv").read_text() == expected_tsv(golden_lake, genre)
+        assert (golden_lake / f"movielens/{slug}/{slug}_films.tsv").read_text() == expected_tsv(
+            golden_lake, genre
+        )
     leftovers = [p for p in golden_lake.rglob(".*") if p.is_file()]
     assert leftovers == []

@@ -17,6 +17,8 @@ from genre_assets.resources.engine import EngineResource
     kinds={"parquet"},
     description="movies and ratings as Parquet, rebuilt only when the raw CSVs change.",
 )
-def columnar_cache(context: dg.AssetExecutionContext, engine: EngineResource) -> dg.MaterializeResult:
+def columnar_cache(
+    context: dg.AssetExecutionContext, engine: EngineResource
+) -> dg.MaterializeResult:
     metadata = dict(engine.build_columnar_cache(context.log))
     return dg.MaterializeResult(metadata={**metadata, "engine": engine.engine_name})

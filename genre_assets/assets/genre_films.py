@@ -4,20 +4,19 @@ Both are partitioned by genre with a single-run backfill policy, so a backfill o
 one run, one genre query and one pass over the ratings (per contiguous range of partitions).
 """
 
-
 import warnings
 
 import dagster as dg
 
-from genre_assets import checks
 from genre_assets.assets.columnar_cache import columnar_cache
 from genre_assets.assets.source_tables import GROUP, movies, ratings
+from genre_assets.checks import genre_tables as checks
+from genre_assets.domain.targets import GenreTarget, genre_targets
+from genre_assets.domain.tsv import PREVIEW_ROWS, parse_export, preview_markdown
 from genre_assets.partitions import genre_partitions
 from genre_assets.resources.catalog import CatalogResource
 from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeResource
-from genre_assets.scripts import GenreTarget, genre_targets
-from genre_assets.tsv import PREVIEW_ROWS, parse_export, preview_markdown
 
 # BackfillPolicy is the documented way to get one run per backfill; its beta label is noise here.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
@@ -39,7 +38,9 @@ def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
         "movielens/{slug}/{slug}_films.tsv in the lake."
     ),
 )
-def genre_film_export(context: dg.AssetExecutionContext, engine: EngineResource) -> dg.MaterializeResult:
+def genre_film_export(
+    context: dg.AssetExecutionContext, engine: EngineResource
+) -> dg.MaterializeResult:
     targets = _run_targets(context)
     context.log.info(f"Exporting {len(targets)} genre(s): {', '.join(t.name for t in targets)}")
     exports = engine.export_genres(context.log, targets)
@@ -56,9 +57,7 @@ def genre_film_export(context: dg.AssetExecutionContext, engine: EngineResource)
             },
             partition_key=export.genre,
         )
-    return dg.MaterializeResult(
-        metadata={"genres_in_run": len(exports), **engine.cost_metadata()}
-    )
+    return dg.MaterializeResult(metadata={"genres_in_run": len(exports), **engine.cost_metadata()})
 
 
 def _genre_movie_counts(context: dg.AssetExecutionContext) -> dict[str, int] | None:

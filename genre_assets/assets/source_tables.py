@@ -1,15 +1,16 @@
 """The film database and the two source tables over the raw MovieLens CSVs."""
 
+from typing import Any
 
 import dagster as dg
 
-from genre_assets.genres import MOVIELENS_GENRES, usable_genres
+from genre_assets.domain.genres import MOVIELENS_GENRES, usable_genres
+from genre_assets.domain.schema import MOVIES, RATINGS, TableSpec
 from genre_assets.partitions import register_genres
-from genre_assets.raw_files import source_files, summarize_movies
 from genre_assets.resources.catalog import CatalogResource
 from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeObject, LakeResource
-from genre_assets.schema import MOVIES, RATINGS, TableSpec
+from genre_assets.resources.raw_files import source_files, summarize_movies
 
 GROUP = "movielens"
 
@@ -34,7 +35,7 @@ def _source_table_metadata(
     engine: EngineResource,
     table: TableSpec,
     files: list[LakeObject],
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return {
         "table": f"{catalog.database_name()}.{table.name}",
         "location": dg.MetadataValue.path(lake.uri(table.folder)),

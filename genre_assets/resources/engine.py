@@ -1,7 +1,7 @@
 """The SQL engine interface: create the database and tables, export genre film tables.
 
 Local runs use DuckDB (`duckdb_engine`); AWS runs use Hive and Presto on EMR. Both execute the
-scripts rendered by `genre_assets.scripts`, and both report what they did as `GenreExport`s and
+scripts rendered by `genre_assets.rendering`, and both report what they did as `GenreExport`s and
 metadata dictionaries that assets attach to their materialisations.
 """
 
@@ -10,11 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
-from genre_assets.schema import TableSpec
-from genre_assets.scripts import GenreTarget
+from genre_assets.domain.schema import TableSpec
+from genre_assets.domain.targets import GenreTarget
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,15 @@ class EngineResource(dg.ConfigurableResource, ABC):
         """A short label for metadata and logs, e.g. `duckdb 2.0.0` or `emr-7.5.0`."""
 
     @abstractmethod
-    def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, object]:
+    def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
         """Ensure the film database exists; return metadata describing what was done."""
 
     @abstractmethod
-    def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, object]:
+    def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, Any]:
         """(Re)define a source table over its lake folder; return metadata (row count if cheap)."""
 
     @abstractmethod
-    def build_columnar_cache(self, log: dg.DagsterLogManager) -> Mapping[str, object]:
+    def build_columnar_cache(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
         """Convert the source tables to a columnar cache keyed to the raw files' versions, or
         reuse it when the raw files have not changed; return metadata (row counts, reuse)."""
 
@@ -71,9 +72,9 @@ class EngineResource(dg.ConfigurableResource, ABC):
     @abstractmethod
     def create_genre_tables(
         self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
-    ) -> Mapping[str, object]:
+    ) -> Mapping[str, Any]:
         """(Re)define each target's catalog table over its export folder."""
 
-    def cost_metadata(self) -> Mapping[str, object]:
+    def cost_metadata(self) -> Mapping[str, Any]:
         """What the run's compute has cost so far (EMR); nothing for engines that are free."""
         return {}

@@ -15,12 +15,12 @@ import json
 
 import dagster as dg
 
-from genre_assets.genres import export_key, table_name
+from genre_assets.domain.genres import export_key, table_name
+from genre_assets.domain.schema import SOURCE_TABLES
 from genre_assets.jobs import all_genres_job
 from genre_assets.partitions import GENRE_PARTITIONS_NAME, range_tags
 from genre_assets.resources.catalog import CatalogResource
 from genre_assets.resources.lake import LakeResource
-from genre_assets.schema import SOURCE_TABLES
 
 SOURCE_ASSETS = [dg.AssetKey("film_database"), dg.AssetKey("movies"), dg.AssetKey("ratings")]
 
@@ -76,7 +76,6 @@ def catalog_check_sensor(
         missing_sources = [t.name for t in SOURCE_TABLES if t.name not in present]
     if missing_sources:
         key = _run_key("sources", missing_sources, raw_versions)
-        context.update_cursor(key)
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
@@ -101,7 +100,6 @@ def catalog_check_sensor(
     positions = [order.index(g) for g in stale]
     start, end = order[min(positions)], order[max(positions)]
     key = _run_key("genres", sorted(stale), raw_versions)
-    context.update_cursor(key)
     summary = "; ".join(f"{g}: {why}" for g, why in stale.items())
     context.log.info(f"Requesting a refresh of {start}...{end} because {summary}")
     return dg.SensorResult(

@@ -7,8 +7,8 @@ idle auto-termination policy is the third.
 
 import dagster as dg
 
-from genre_assets import emr_cluster
-from genre_assets.resources.emr_engine import EMREngineResource
+from genre_assets.resources.aws import emr_cluster
+from genre_assets.resources.aws.emr_engine import EMREngineResource
 
 # Statuses in which a run may still be using its cluster.
 _ALIVE = {
@@ -34,11 +34,15 @@ def emr_janitor(context: dg.SensorEvaluationContext, engine: EMREngineResource) 
         run_id = cluster["tags"].get(emr_cluster.RUN_ID_TAG, "")
         run = context.instance.get_run_by_id(run_id) if run_id else None
         if run is None or run.status not in _ALIVE:
-            orphans.append((cluster["id"], run_id, run.status.value if run else "unknown to this instance"))
+            orphans.append(
+                (cluster["id"], run_id, run.status.value if run else "unknown to this instance")
+            )
     if orphans:
         emr.terminate_job_flows(JobFlowIds=[cluster_id for cluster_id, _, _ in orphans])
         for cluster_id, run_id, status in orphans:
-            context.log.warning(f"Terminated EMR cluster {cluster_id}: its run {run_id or '?'} is {status}")
+            context.log.warning(
+                f"Terminated EMR cluster {cluster_id}: its run {run_id or '?'} is {status}"
+            )
     live = len(clusters) - len(orphans)
     return dg.SkipReason(
         f"terminated {len(orphans)} orphaned cluster(s); {live} cluster(s) belong to live runs"

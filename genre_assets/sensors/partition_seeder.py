@@ -3,10 +3,9 @@
 Running by default is safe: it reads nothing but the instance and only ever adds partitions.
 """
 
-
 import dagster as dg
 
-from genre_assets.genres import MOVIELENS_GENRES
+from genre_assets.domain.genres import MOVIELENS_GENRES
 from genre_assets.partitions import GENRE_PARTITIONS_NAME, missing_genres
 
 
@@ -21,7 +20,5 @@ def genre_partition_seeder(context: dg.SensorEvaluationContext) -> dg.SensorResu
     if not missing:
         return dg.SkipReason("every MovieLens genre is already a partition")
     return dg.SensorResult(
-        dynamic_partitions_requests=[
-            dg.AddDynamicPartitionsRequest(GENRE_PARTITIONS_NAME, missing)
-        ]
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(GENRE_PARTITIONS_NAME, missing)]
     )

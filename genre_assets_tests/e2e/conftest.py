@@ -34,16 +34,30 @@ def _register_genres(home: Path) -> None:
 def e2e_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake = tmp_path_factory.mktemp("e2e_lake") / "lake"
     made = subprocess.run(
-        [sys.executable, "-m", "genre_assets.cli", "sample-data", "--lake", str(lake),
-         "--ratings", "20000", "--movies", "400"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "genre_assets.cli",
+            "sample-data",
+            "--lake",
+            str(lake),
+            "--ratings",
+            "20000",
+            "--movies",
+            "400",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert made.returncode == 0, made.stderr
     return lake
 
 
 @pytest.fixture(scope="package")
-def dagster_stack(tmp_path_factory: pytest.TempPathFactory, e2e_lake: Path) -> Iterator[DagsterStack]:
+def dagster_stack(
+    tmp_path_factory: pytest.TempPathFactory, e2e_lake: Path
+) -> Iterator[DagsterStack]:
     root = tmp_path_factory.mktemp("dagster_stack")
     started = time.monotonic()
     with running_stack(root, e2e_lake, prepare_home=_register_genres) as stack:

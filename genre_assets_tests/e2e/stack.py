@@ -253,9 +253,7 @@ class DagsterStack:
     def check_alive(self) -> None:
         for name, proc in self.processes.items():
             if proc.poll() is not None:
-                raise StackError(
-                    f"{name} exited with code {proc.returncode}\n{self.log_tails()}"
-                )
+                raise StackError(f"{name} exited with code {proc.returncode}\n{self.log_tails()}")
 
     def wait_for(
         self, what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.5
@@ -276,7 +274,7 @@ class DagsterStack:
                 last = result
             except StackError:
                 raise
-            except Exception as error:  # noqa: BLE001 - retried until the deadline
+            except Exception as error:
                 last = error
             if time.monotonic() > deadline:
                 raise StackError(
@@ -301,7 +299,9 @@ class DagsterStack:
         params = {
             "selector": selector,
             "runConfigData": {},
-            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
+            "executionMetadata": {
+                "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]
+            },
         }
         result = self.gql(LAUNCH_RUN, {"params": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
@@ -407,8 +407,15 @@ def _start_webserver(stack: DagsterStack, attempts: int = 3) -> None:
     for attempt in range(attempts):
         port = free_port()
         stack.base_url = f"http://127.0.0.1:{port}"
-        argv = [_executable("dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
-                "-w", str(WORKSPACE)]
+        argv = [
+            _executable("dagster-webserver"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            str(WORKSPACE),
+        ]
         proc = _spawn(stack, "webserver", argv)
 
         def serving() -> bool:
@@ -463,9 +470,7 @@ def running_stack(
     shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     if prepare_home is not None:
         prepare_home(home)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GENRE_ASSETS_", "DAGSTER_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENRE_ASSETS_", "DAGSTER_"))}
     env.update(
         DAGSTER_HOME=str(home),
         GENRE_ASSETS_DEPLOYMENT="local",
@@ -489,7 +494,7 @@ def running_stack(
         for name, proc in reversed(list(stack.processes.items())):
             try:
                 stop_process_group(proc)
-            except Exception as error:  # noqa: BLE001 - stop the others, then report
+            except Exception as error:
                 errors.append(f"{name}: {error}")
         if errors:
             raise RuntimeError("could not stop the Dagster processes: " + "; ".join(errors))

@@ -19,8 +19,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from genre_assets.emr_cluster import RUN_ID_TAG
-from genre_assets.emulator.steps import FAKE_CREDENTIALS
+from genre_assets.resources.aws.emr_cluster import RUN_ID_TAG
+from genre_assets_emulator.steps import FAKE_CREDENTIALS
 from genre_assets_tests.e2e.conftest import SOURCE_ASSETS, _register_genres
 from genre_assets_tests.e2e.stack import (
     BACKFILL_TAG,
@@ -57,9 +57,22 @@ def emulator_process(root: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GENRE_ASSETS_"))}
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "genre_assets.cli", "emulate-aws", "--port", str(port),
-             "--start-seconds", "1", "--bucket", BUCKET],
-            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "genre_assets.cli",
+                "emulate-aws",
+                "--port",
+                str(port),
+                "--start-seconds",
+                "1",
+                "--bucket",
+                BUCKET,
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
@@ -91,7 +104,9 @@ def _clients(env: dict[str, str]):
 
 
 def _clusters(emr) -> list[dict]:
-    return [emr.describe_cluster(ClusterId=c["Id"])["Cluster"] for c in emr.list_clusters()["Clusters"]]
+    return [
+        emr.describe_cluster(ClusterId=c["Id"])["Cluster"] for c in emr.list_clusters()["Clusters"]
+    ]
 
 
 def _cluster_run_id(cluster: dict) -> str:
@@ -137,7 +152,9 @@ def test_aws_backfill_of_three_genres_uses_one_cluster_and_leaves_none_running(a
     wait_for_backfill(stack, backfill_id, timeout=240)
     elapsed = time.monotonic() - started
     runs = stack.runs({BACKFILL_TAG: backfill_id})
-    TIMINGS[f"aws backfill of 3 genres on the emulator, {len(runs)} run(s): launch -> completed"] = elapsed
+    TIMINGS[
+        f"aws backfill of 3 genres on the emulator, {len(runs)} run(s): launch -> completed"
+    ] = elapsed
     assert len(runs) == 1, runs
     (run,) = runs
     assert run["status"] == "SUCCESS"
@@ -156,7 +173,8 @@ def test_aws_backfill_of_three_genres_uses_one_cluster_and_leaves_none_running(a
     (backfill_cluster,) = [c for c in clusters if _cluster_run_id(c) == run["runId"]]
     steps = emr.list_steps(ClusterId=backfill_cluster["Id"])["Steps"]
     assert [s["Name"] for s in reversed(steps)] == [
-        "presto export of 3 genre(s)", "create 3 genre table(s)"
+        "presto export of 3 genre(s)",
+        "create 3 genre table(s)",
     ]
     assert {s["Status"]["State"] for s in steps} == {"COMPLETED"}
 

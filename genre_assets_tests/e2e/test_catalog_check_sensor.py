@@ -94,4 +94,6 @@ def test_catalog_check_sensor_rebuilds_a_deleted_export(dagster_stack, record_pr
     finally:
         # Back to its default (stopped), so no later test sees it launching runs.
         reset = stack.gql(RESET_SENSOR, {"selector": selector})["resetSensor"]
-        assert reset["__typename"] == "Sensor" and reset["sensorState"]["status"] == "STOPPED", reset
+        assert reset["__typename"] == "Sensor" and reset["sensorState"]["status"] == "STOPPED", (
+            reset
+        )

@@ -1,0 +1,163 @@
+"""Materialises the asset graph for a set of genres from outside the UI (the CLI's `materialize`).
+
+The run goes through Dagster's own job execution and, when DAGSTER_HOME is set, is recorded in
+that instance, so `dagster dev` shows it afterwards with its logs, metadata and check results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from genre_assets.definitions import build_definitions
+from genre_assets.domain import genres as genre_rules
+from genre_assets.domain.schema import MOVIES
+from genre_assets.errors import GenreAssetsError, InputError
+from genre_assets.jobs import all_genres_job
+from genre_assets.partitions import GENRE_PARTITIONS_NAME, range_tags, register_genres
+from genre_assets.resources.raw_files import source_files, summarize_movies
+from genre_assets.settings import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV
+
+
+@dataclass
+class GenreOutput:
+    genre: str
+    row_count: int
+    path: str
+    preview: str
+
+
+@dataclass
+class LaunchReport:
+    run_ids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    outputs: list[GenreOutput] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+
+@contextlib.contextmanager
+def instance_for_cli() -> Iterator[dg.DagsterInstance]:
+    """The DAGSTER_HOME instance when configured (the UI then shows the run), else a throwaway
+    whose scratch folder is removed afterwards; disposed either way."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+        return
+    # Without a tempdir of ours, Dagster makes one per run and leaves it behind in /tmp.
+    with tempfile.TemporaryDirectory(prefix="genre-assets-run-") as scratch:
+        with dg.DagsterInstance.ephemeral(tempdir=scratch) as instance:
+            yield instance
+
+
+def genres_in_lake(defs: dg.Definitions) -> list[str]:
+    """The MovieLens vocabulary plus every genre found in the lake's movies files."""
+    with dg.build_resources({"lake": (defs.resources or {})["lake"]}) as resources:
+        lake = resources.lake
+        summary = summarize_movies(lake, source_files(lake, MOVIES))
+    return genre_rules.ordered_genres([*genre_rules.MOVIELENS_GENRES, *summary.genre_counts])
+
+
+def contiguous_ranges(
+    partition_order: Sequence[str], wanted: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Split `wanted` into runs of neighbours in `partition_order`: one Dagster run per range."""
+    positions = sorted(partition_order.index(g) for g in set(wanted))
+    ranges: list[tuple[str, str]] = []
+    if not positions:
+        return ranges
+    start = previous = positions[0]
+    for position in positions[1:]:
+        if position != previous + 1:
+            ranges.append((partition_order[start], partition_order[previous]))
+            start = position
+        previous = position
+    ranges.append((partition_order[start], partition_order[previous]))
+    return ranges
+
+
+def materialize(genres: Sequence[str] | None, *, all_genres: bool = False) -> LaunchReport:
+    deployment = os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT)
+    defs = build_definitions(deployment)
+    requested = genres_in_lake(defs) if all_genres else list(genres or [])
+    requested = genre_rules.validate_genres(requested)
+    if not requested:
+        raise InputError("no genre to materialise: pass --genre G or --all-genres")
+    report = LaunchReport()
+    with instance_for_cli() as instance:
+        register_genres(instance, requested)
+        order = list(instance.get_dynamic_partitions(GENRE_PARTITIONS_NAME))
+        job = defs.resolve_job_def(all_genres_job.name)
+        for start, end in contiguous_ranges(order, requested):
+            result = job.execute_in_process(
+                instance=instance,
+                run_config={"loggers": {"cli_progress": {}}},
+                tags=range_tags(start, end),
+                raise_on_error=False,
+            )
+            report.run_ids.append(result.run_id)
+            _collect(result, report)
+    return report
+
+
+def _collect(result: dg.ExecuteInProcessResult, report: LaunchReport) -> None:
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            report.errors.append(
+                f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}"
+            )
+        elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not report.errors:
+            message = event.message or "the run failed"
+            report.errors.append(message)
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        text = (
+            f"check {evaluation.check_name} failed: {evaluation.description or evaluation.metadata}"
+        )
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            report.errors.append(text)
+        else:
+            report.warnings.append(text)
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.path != ["genre_film_export"]:
+            continue
+        meta = materialization.metadata
+        report.outputs.append(
+            GenreOutput(
+                genre=materialization.partition or "",
+                row_count=int(str(meta["row_count"].value)),
+                path=str(meta["path"].value),
+                preview=str(meta["preview"].value),
+            )
+        )
+
+
+def _root_cause(error: dg.SerializableErrorInfo | None) -> str:
+    """The user-facing reason behind Dagster's wrappers: our own error if there is one (it
+    carries a finished sentence), else the innermost error with its class name."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause
+    if not chain:
+        return "unknown error"
+    ours = [e for e in chain if e.cls_name in _USER_ERRORS]
+    if ours:
+        return ours[0].message.strip().split(": ", 1)[-1]
+    return chain[-1].message.strip()
+
+
+_USER_ERRORS = {GenreAssetsError.__name__, *(c.__name__ for c in GenreAssetsError.__subclasses__())}

@@ -1,0 +1,184 @@
+"""Every script the pipeline runs, rendered from the Jinja2 templates in `sql/`.
+
+Hive, Presto and shell scripts for EMR and DuckDB statements for the local engine. The Presto genre
+query is the single source of truth: `local_genre_export_sql` runs the same rendered text through
+sqlglot, so every local run also exercises the SQL that EMR runs.
+
+Values reach SQL only through the filters defined here: `ident` (a validated identifier) and the
+dialect-correct string literals `hive_string`, `presto_string`, `duckdb_string`, plus
+`shell_quote` for the EMR shell script. Undefined template variables are errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import sqlglot
+from sqlglot import exp
+
+from genre_assets.domain.schema import RATINGS, TableSpec
+from genre_assets.domain.targets import GenreTarget
+from genre_assets.domain.tsv import TSV_HEADER
+from genre_assets.errors import ConfigurationError, InputError
+
+_IDENTIFIER = re.compile(r"^[a-z0-9_]{1,128}$")
+_QUOTES = {"hive": "`", "presto": '"', "duckdb": '"'}
+
+
+def sql_dir() -> Path:
+    """The installed templates: the top-level `sql/` folder, shipped as package `genre_assets.sql`."""
+    folder = Path(str(resources.files("genre_assets.sql")))
+    if not (folder / "presto").is_dir():
+        raise ConfigurationError(f"SQL templates not found in {folder}: reinstall genre-assets")
+    return folder
+
+
+def validate_identifier(name: str, what: str = "identifier") -> str:
+    """1-128 lower-case letters, digits and `_`: the names Glue keeps as typed."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise InputError(
+            f"{what} {name!r} is not allowed: use 1-128 lower-case letters, digits or '_'"
+        )
+    return name
+
+
+def identifier(name: str, dialect: str) -> str:
+    """A validated identifier, quoted for `dialect` when it starts with a digit (`3d_films`)."""
+    validate_identifier(name)
+    quote = _QUOTES[dialect]
+    return f"{quote}{name}{quote}" if name[0].isdigit() else name
+
+
+def string_literal(value: str, dialect: str) -> str:
+    """A string literal that the given SQL dialect reads back as exactly `value`."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string literal, got {type(value).__name__}")
+    if "\x00" in value:
+        raise InputError("a NUL character cannot be written into SQL")
+    return exp.Literal.string(value).sql(dialect=dialect)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(sql_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    for dialect in _QUOTES:
+        env.filters[f"{dialect}_ident"] = functools.partial(identifier, dialect=dialect)
+    env.filters["hive_string"] = lambda v: string_literal(v, "hive")
+    env.filters["presto_string"] = lambda v: string_literal(v, "presto")
+    env.filters["duckdb_string"] = lambda v: string_literal(v, "duckdb")
+    env.filters["shell_quote"] = shlex.quote
+    return env
+
+
+def render(template: str, **values: object) -> str:
+    """Render `sql/<template>` with `values`; a missing value raises instead of rendering ''."""
+    return _environment().get_template(template).render(**values)
+
+
+def presto_to_duckdb(presto_sql: str) -> str:
+    """Transpile Presto SQL to DuckDB, so the local engine runs the very query EMR runs."""
+    return ";\n".join(
+        statement
+        for statement in sqlglot.transpile(presto_sql, read="presto", write="duckdb", pretty=True)
+        if statement.strip()
+    )
+
+
+def hive_create_database(database: str) -> str:
+    return render("hive/create_database.hql.j2", database=database)
+
+
+def hive_create_table(database: str, table: TableSpec, location: str) -> str:
+    return render("hive/create_table.hql.j2", database=database, table=table, location=location)
+
+
+def presto_genre_query(
+    database: str, targets: Sequence[GenreTarget], ratings_table: str = RATINGS.name
+) -> str:
+    """The genre query; `ratings_table` is the EMR columnar cache's table when it is used."""
+    if not targets:
+        raise ValueError("the genre query needs at least one genre")
+    return render(
+        "presto/genre_films.sql.j2", database=database, genres=targets, ratings_table=ratings_table
+    )
+
+
+def presto_create_columnar_cache(database: str, table: TableSpec, location: str) -> str:
+    return render(
+        "presto/create_columnar_cache.sql.j2", database=database, table=table, location=location
+    )
+
+
+def emr_presto_statement_script(database: str, script_uri: str) -> str:
+    """The shell step that runs one Presto SQL script (no output is kept)."""
+    return render(
+        "shell/run_presto_statement.sh.j2",
+        database=validate_identifier(database, "database name"),
+        script_uri=script_uri,
+    )
+
+
+def emr_export_script(
+    database: str, query_uri: str, targets: Sequence[GenreTarget], export_uris: Sequence[str]
+) -> str:
+    """The shell step that runs the Presto query and uploads one TSV per genre."""
+    return render(
+        "shell/run_presto_query.sh.j2",
+        database=validate_identifier(database, "database name"),
+        query_uri=query_uri,
+        header=TSV_HEADER,
+        genres=[{"slug": t.slug, "uri": uri} for t, uri in zip(targets, export_uris, strict=True)],
+    )
+
+
+def duckdb_create_schema(database: str) -> str:
+    return render("duckdb/create_schema.sql.j2", database=database)
+
+
+# Starts the error a local view raises for a fractional value in an integer column.
+NOT_WHOLE_MARKER = "not a whole number in column"
+
+
+def duckdb_create_view(database: str, table: TableSpec, files_glob: str, location: str) -> str:
+    # Plain delimited files hold typed integers that DuckDB's cast would round; quoted CSV is
+    # read as text (the query casts) and the TSV exports are written by the pipeline itself.
+    whole_number_columns = [
+        c.name
+        for c in table.columns
+        if table.storage.value == "delimited_csv" and c.type == "bigint"
+    ]
+    return render(
+        "duckdb/create_view.sql.j2",
+        database=database,
+        table=table,
+        files_glob=files_glob,
+        location=location,
+        whole_number_columns=whole_number_columns,
+        NOT_WHOLE_MARKER=NOT_WHOLE_MARKER,
+    )
+
+
+def duckdb_create_parquet_view(database: str, table: TableSpec, path: str) -> str:
+    return render("duckdb/create_parquet_view.sql.j2", database=database, table=table, path=path)
+
+
+def local_genre_export_sql(database: str, targets: Sequence[GenreTarget]) -> str:
+    """The Presto genre query transpiled to DuckDB, wrapped to yield one TSV body per genre."""
+    validate_identifier(database, "database name")
+    return render(
+        "duckdb/genre_export_lines.sql.j2",
+        genre_query=presto_to_duckdb(presto_genre_query(database, targets)),
+    )

@@ -1,0 +1,372 @@
+"""The AWS engine: Hive and Presto steps on one transient EMR cluster per Dagster run.
+
+The cluster is requested lazily, the first time a run needs it (a run whose catalog is already
+complete and has nothing to export starts none), is tagged with the run id, is reused for every
+step of the run (a single-run backfill of many genres included) and is terminated when the run's
+resources are torn down: on success, failure or cancellation. Scripts are uploaded under
+`scripts/<run_id>/`, so concurrent runs never overwrite each other's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from genre_assets import rendering
+from genre_assets.domain.schema import RATINGS, TableSpec, ratings_cache_spec
+from genre_assets.domain.targets import GenreTarget
+from genre_assets.domain.tsv import PREVIEW_ROWS
+from genre_assets.resources.aws import emr_cluster
+from genre_assets.resources.aws.clients import AwsClientsResource
+from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
+from genre_assets.resources.aws.glue_tables import TableShape, matches
+from genre_assets.resources.aws.s3_lake import S3LakeResource
+from genre_assets.resources.engine import EngineResource, GenreExport, head_lines
+from genre_assets.resources.local.columnar_cache import fingerprint as cache_fingerprint
+from genre_assets.resources.raw_files import source_files
+from genre_assets.settings import SETTINGS
+
+_GLUE_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
+
+
+class EMREngineResource(EngineResource):
+    """Runs the pipeline's Hive and Presto scripts as steps on a transient EMR cluster."""
+
+    lake: S3LakeResource
+    catalog: GlueCatalogResource
+    aws: AwsClientsResource
+
+    cluster_name: str = Field(default="genre-assets", description="Cluster name prefix")
+    release_label: str = Field(default=SETTINGS["emr_release"].default, description="EMR release")
+    applications: list[str] = Field(default=["Hadoop", "Hive", "Presto", "Spark"])
+    log_uri: str = Field(default="", description="Step and cluster logs; default <lake>/emr-logs/")
+    service_role: str = Field(default=SETTINGS["emr_service_role"].default)
+    job_flow_role: str = Field(
+        default=SETTINGS["emr_instance_profile"].default, description="EC2 instance profile"
+    )
+    subnet_ids: list[str] = Field(default=[], description="Subnets the fleets may use")
+    master_instance_types: list[str] = Field(default=["m5.xlarge", "m5a.xlarge", "m4.xlarge"])
+    core_instance_types: list[str] = Field(default=["m5.xlarge", "m5a.xlarge", "m4.xlarge"])
+    core_spot_units: int = Field(default=2, description="Core fleet target spot capacity")
+    core_on_demand_units: int = Field(default=0, description="Core fleet target on-demand capacity")
+    spot_timeout_minutes: int = Field(default=10, description="Then fall back to on-demand")
+    ebs_volume_gb: int = Field(default=64, description="gp3 volume per instance")
+    idle_timeout_seconds: int = Field(
+        default=1800, description="Auto-termination when idle: the backstop if all else fails"
+    )
+    tags: dict[str, str] = Field(default={}, description="Extra cluster tags")
+    job_flow_overrides: str = Field(
+        default="", description="JSON deep-merged into the RunJobFlow request last"
+    )
+    columnar_cache: int = Field(
+        default=SETTINGS["emr_columnar_cache"].default_int,
+        description=(
+            "1: keep ratings as Parquet in the lake (a Presto CTAS step), reused by later runs "
+            "while the raw CSVs are unchanged; 0: every run scans the CSVs"
+        ),
+    )
+    poll_seconds: int = Field(
+        default=SETTINGS["emr_poll_seconds"].default_int,
+        description="Step/cluster polling interval, seconds",
+    )
+    step_timeout_seconds: int = Field(default=4 * 3600, description="Longest a step may take")
+    price_per_normalized_instance_hour: float = Field(
+        default=0.07,
+        description="USD estimate for cost metadata (EMR + EC2, on-demand m5.xlarge/8)",
+    )
+
+    _run_id: str = PrivateAttr(default="local-run")
+    _run_tags: dict[str, str] = PrivateAttr(default_factory=dict)
+    _cluster_id: str | None = PrivateAttr(default=None)
+    _log: Any = PrivateAttr(default=None)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.run
+        if run is not None:
+            self._run_id = run.run_id
+            self._run_tags = {
+                "dagster/job": run.job_name,
+                "dagster/partitions": _partition_tag(run.tags),
+            }
+        self._log = context.log
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.terminate_cluster("the run ended")
+
+    def terminate_cluster(self, why: str) -> None:
+        """Terminate this run's cluster, if it started one; safe to call more than once."""
+        if self._cluster_id is None:
+            return
+        cluster_id, self._cluster_id = self._cluster_id, None
+        self.aws.client("emr").terminate_job_flows(JobFlowIds=[cluster_id])
+        self._info(f"Terminated EMR cluster {cluster_id}: {why}")
+
+    # -- EngineResource --------------------------------------------------------------------
+    @property
+    def engine_name(self) -> str:
+        return f"emr {self.release_label} (hive, presto)"
+
+    def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
+        database = self.catalog.database_name()
+        if self.catalog.database_exists():
+            log.info(f"Glue database {database} exists: no Hive step needed")
+            return {"hive_step": "skipped: database exists"}
+        uri = self._upload("create-film-db.hql", rendering.hive_create_database(database))
+        return self._run_steps(log, [emr_cluster.hive_step(f"create database {database}", uri)])
+
+    def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, Any]:
+        return self._ensure_tables(
+            log, [(table, self.lake.uri(table.folder))], f"create {table.name} table"
+        )
+
+    def build_columnar_cache(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
+        if not self.columnar_cache:
+            # Presto reads the CSVs in parallel on the cluster, and the cluster lives for one
+            # run, so the Parquet copy pays off only across runs: an option, off by default.
+            log.info("Columnar cache: off on EMR (GENRE_ASSETS_EMR_COLUMNAR_CACHE=1 turns it on)")
+            return {"columnar_cache": "off"}
+        database = self.catalog.database_name()
+        spec, location = self._ratings_cache()
+        metadata: dict[str, Any] = {
+            "ratings_cache_table": f"{database}.{spec.name}",
+            "ratings_cache_location": dg.MetadataValue.path(location),
+        }
+        if self._has_ratings_cache(spec, location):
+            log.info(f"Reused the columnar cache {database}.{spec.name} at {location}")
+            return {**metadata, "ratings_cache_reused": True}
+        name = _script_name("columnar-cache", [spec])
+        sql_uri = self._upload(
+            f"{name}.sql", rendering.presto_create_columnar_cache(database, spec, location)
+        )
+        shell_uri = self._upload(
+            f"{name}.sh", rendering.emr_presto_statement_script(database, sql_uri)
+        )
+        steps = self._run_steps(
+            log, [emr_cluster.shell_step("build columnar cache of ratings", shell_uri)]
+        )
+        return {**metadata, **steps, "ratings_cache_reused": False}
+
+    def export_genres(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> list[GenreExport]:
+        database = self.catalog.database_name()
+        ratings_table = RATINGS.name
+        if self.columnar_cache:
+            spec, location = self._ratings_cache()
+            if self._has_ratings_cache(spec, location):
+                ratings_table = spec.name
+        log.info(f"The genre query reads ratings from {database}.{ratings_table}")
+        name = _script_name("genre-films", targets)
+        query_uri = self._upload(
+            f"{name}.sql", rendering.presto_genre_query(database, targets, ratings_table)
+        )
+        export_uris = [self.lake.uri(t.export_key) for t in targets]
+        script_uri = self._upload(
+            f"{name}.sh", rendering.emr_export_script(database, query_uri, targets, export_uris)
+        )
+        self._run_steps(
+            log, [emr_cluster.shell_step(f"presto export of {len(targets)} genre(s)", script_uri)]
+        )
+        exports = []
+        for target, uri in zip(targets, export_uris, strict=True):
+            data = self.lake.read_bytes(target.export_key)
+            exports.append(
+                GenreExport(
+                    genre=target.name,
+                    key=target.export_key,
+                    uri=uri,
+                    row_count=data.count(b"\n") - 1,
+                    size_bytes=len(data),
+                    head=head_lines(data, PREVIEW_ROWS),
+                )
+            )
+        return exports
+
+    def create_genre_tables(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> Mapping[str, Any]:
+        tables = [(t.table_spec(), self.lake.uri(t.export_folder)) for t in targets]
+        metadata = dict(self._ensure_tables(log, tables, f"create {len(targets)} genre table(s)"))
+        metadata["tables"] = [f"{self.catalog.database_name()}.{t.table}" for t in targets]
+        return metadata
+
+    def cost_metadata(self) -> dict[str, Any]:
+        if self._cluster_id is None:
+            return {"emr_cluster_id": "none (no step was needed)"}
+        return emr_cluster.cluster_cost(
+            self.aws.client("emr"),
+            self._cluster_id,
+            self.price_per_normalized_instance_hour,
+            self.aws.region(),
+        )
+
+    # -- internals -------------------------------------------------------------------------
+    def _ratings_cache(self) -> tuple[TableSpec, str]:
+        """The cache table for the raw ratings files as they are now, and its S3 folder."""
+        fingerprint = cache_fingerprint(RATINGS, source_files(self.lake, RATINGS))
+        spec = ratings_cache_spec(
+            f"ratings_parquet_{fingerprint[:16]}", f"_cache/ratings/{fingerprint}/"
+        )
+        return spec, self.lake.uri(spec.folder)
+
+    def _has_ratings_cache(self, spec: TableSpec, location: str) -> bool:
+        return matches(self.catalog.glue_table(spec.name), TableShape.of_spec(spec, location))
+
+    def _ensure_tables(
+        self, log: dg.DagsterLogManager, tables: list[tuple[TableSpec, str]], step_name: str
+    ) -> Mapping[str, Any]:
+        database = self.catalog.database_name()
+        needed = [
+            (spec, location)
+            for spec, location in tables
+            if not matches(self.catalog.glue_table(spec.name), TableShape.of_spec(spec, location))
+        ]
+        if not needed:
+            log.info(
+                f"Glue already has {', '.join(s.name for s, _ in tables)} as defined: no Hive step"
+            )
+            return {"hive_step": "skipped: tables match their definition"}
+        script = "\n".join(rendering.hive_create_table(database, spec, loc) for spec, loc in needed)
+        uri = self._upload(_script_name("create-tables", needed) + ".hql", script)
+        return self._run_steps(log, [emr_cluster.hive_step(step_name, uri)])
+
+    def _upload(self, name: str, text: str) -> str:
+        key = f"scripts/{self._run_id}/{name}"
+        self.lake.write_bytes(key, text.encode("utf-8"))
+        return self.lake.uri(key)
+
+    def _resolved_log_uri(self) -> str:
+        return self.log_uri or self.lake.uri("emr-logs/")
+
+    def _ensure_cluster(self) -> str:
+        if self._cluster_id is None:
+            request = self.job_flow_request()
+            response = self.aws.client("emr").run_job_flow(**request)
+            self._cluster_id = response["JobFlowId"]
+            self._info(
+                f"Requested EMR cluster {self._cluster_id} ({request['Name']}) for run {self._run_id}"
+            )
+        return self._cluster_id
+
+    def _run_steps(self, log: dg.DagsterLogManager, steps: list[dict[str, Any]]) -> dict[str, Any]:
+        emr = self.aws.client("emr")
+        cluster_id = self._ensure_cluster()
+        step_ids = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=steps)["StepIds"]
+        outcomes = []
+        try:
+            for step_id in step_ids:
+                outcomes.append(
+                    emr_cluster.wait_for_step(
+                        emr,
+                        cluster_id,
+                        step_id,
+                        poll_seconds=self.poll_seconds,
+                        timeout_seconds=self.step_timeout_seconds,
+                        log=log.info,
+                        log_uri=self._resolved_log_uri(),
+                    )
+                )
+        except BaseException as error:
+            # Cancellation from the UI arrives as DagsterExecutionInterruptedError, a
+            # BaseException: the cluster must go whatever ended the wait.
+            self.terminate_cluster(f"a step did not complete ({type(error).__name__})")
+            raise
+        return {
+            "emr_steps": [f"{o.name}: {o.step_id} ({o.seconds:.0f} s)" for o in outcomes],
+            **self.cost_metadata(),
+        }
+
+    def job_flow_request(self) -> dict[str, Any]:
+        """The RunJobFlow request: the original DAG's cluster, plus an idle auto-termination."""
+        tags = {
+            emr_cluster.MANAGED_TAG: "true",
+            emr_cluster.RUN_ID_TAG: self._run_id,
+            **self._run_tags,
+            **self.tags,
+        }
+        ebs = {
+            "EbsBlockDeviceConfigs": [
+                {
+                    "VolumeSpecification": {"VolumeType": "gp3", "SizeInGB": self.ebs_volume_gb},
+                    "VolumesPerInstance": 1,
+                }
+            ]
+        }
+        glue = {"hive.metastore.client.factory.class": _GLUE_FACTORY}
+        presto_hive = {"hive.metastore": "glue"}
+        if self.columnar_cache:
+            # The cache's CTAS writes to an external_location in the lake.
+            presto_hive["hive.non-managed-table-writes-enabled"] = "true"
+        request: dict[str, Any] = {
+            "Name": f"{self.cluster_name}-{self._run_id[:8]}",
+            "ReleaseLabel": self.release_label,
+            "LogUri": self._resolved_log_uri(),
+            "Applications": [{"Name": a} for a in self.applications],
+            "Configurations": [
+                {"Classification": "hive-site", "Properties": glue},
+                {"Classification": "spark-hive-site", "Properties": glue},
+                {"Classification": "presto-connector-hive", "Properties": presto_hive},
+            ],
+            "Instances": {
+                "InstanceFleets": [
+                    {
+                        "Name": "master",
+                        "InstanceFleetType": "MASTER",
+                        "TargetOnDemandCapacity": 1,
+                        "InstanceTypeConfigs": [
+                            {"InstanceType": t, "EbsConfiguration": ebs}
+                            for t in self.master_instance_types
+                        ],
+                    },
+                    {
+                        "Name": "core",
+                        "InstanceFleetType": "CORE",
+                        "TargetSpotCapacity": self.core_spot_units,
+                        "TargetOnDemandCapacity": self.core_on_demand_units,
+                        "InstanceTypeConfigs": [
+                            {"InstanceType": t, "EbsConfiguration": ebs}
+                            for t in self.core_instance_types
+                        ],
+                        "LaunchSpecifications": {
+                            "SpotSpecification": {
+                                "TimeoutDurationMinutes": self.spot_timeout_minutes,
+                                "TimeoutAction": "SWITCH_TO_ON_DEMAND",
+                            }
+                        },
+                    },
+                ],
+                # Steps are added one asset at a time; the run, not EMR, decides when it ends.
+                "KeepJobFlowAliveWhenNoSteps": True,
+                "TerminationProtected": False,
+                **({"Ec2SubnetIds": self.subnet_ids} if self.subnet_ids else {}),
+            },
+            "AutoTerminationPolicy": {"IdleTimeout": self.idle_timeout_seconds},
+            "ServiceRole": self.service_role,
+            "JobFlowRole": self.job_flow_role,
+            "VisibleToAllUsers": True,
+            "Tags": emr_cluster.tag_list(tags),
+        }
+        return emr_cluster.deep_merge(request, emr_cluster.parse_overrides(self.job_flow_overrides))
+
+    def _info(self, message: str) -> None:
+        if self._log is not None:
+            self._log.info(message)
+
+
+def _partition_tag(tags: Mapping[str, str]) -> str:
+    single = tags.get("dagster/partition")
+    if single:
+        return single
+    start = tags.get("dagster/asset_partition_range_start")
+    end = tags.get("dagster/asset_partition_range_end")
+    return f"{start}...{end}" if start else ""
+
+
+def _script_name(kind: str, items: Sequence[object]) -> str:
+    # One run may upload several scripts of a kind (retries, several assets): keep them apart.
+    return f"{kind}-{len(items)}-{int(time.time() * 1000)}"

@@ -1,0 +1,287 @@
+"""The local engine: DuckDB runs the transpiled Presto query over the lake folder's files.
+
+It plays the part EMR plays on AWS: its DDL comes from the same table specs as the Hive DDL, its
+genre query is the Presto template run through sqlglot, and its TSVs are byte-for-byte what the
+EMR export script writes from presto-cli's TSV output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from genre_assets import rendering
+from genre_assets.domain.schema import MOVIES, SOURCE_TABLES, TableSpec
+from genre_assets.domain.targets import GenreTarget
+from genre_assets.domain.tsv import PREVIEW_ROWS
+from genre_assets.errors import EngineError
+from genre_assets.rendering import render
+from genre_assets.resources.engine import EngineResource, GenreExport, head_lines
+from genre_assets.resources.local import columnar_cache
+from genre_assets.resources.local.catalog import LocalCatalogResource
+from genre_assets.resources.local.lake import LocalLakeResource
+from genre_assets.resources.raw_files import locate_fraction, source_files
+from genre_assets.settings import SETTINGS
+
+
+class DuckDBEngineResource(EngineResource):
+    """DuckDB over a local lake folder, with a DuckDB file as the catalog."""
+
+    lake: LocalLakeResource
+    catalog: LocalCatalogResource
+    threads: int = Field(
+        default=SETTINGS["duckdb_threads"].default_int,
+        description="DuckDB worker threads; 0 means one per core",
+    )
+    memory_limit: str = Field(
+        default=SETTINGS["duckdb_memory"].default,
+        description="DuckDB memory limit; larger intermediates spill to disk",
+    )
+
+    @property
+    def engine_name(self) -> str:
+        return f"duckdb {duckdb.__version__}"
+
+    def _config(self) -> dict[str, Any]:
+        config = {"memory_limit": self.memory_limit}
+        if self.threads > 0:
+            config["threads"] = str(self.threads)
+        return config
+
+    def _execute_ddl(self, sql: str) -> None:
+        with self.catalog.connect() as con:
+            try:
+                con.begin()
+                con.execute(sql)
+                con.commit()
+            except duckdb.Error as error:
+                con.rollback()
+                raise EngineError(
+                    f"the local catalog rejected a statement: {describe_duckdb_error(error)}"
+                ) from error
+
+    def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
+        database = self.catalog.database_name()
+        self._execute_ddl(rendering.duckdb_create_schema(database))
+        log.info(f"Database {database} is present in the local catalog {self.catalog.file()}")
+        return {"catalog": str(self.catalog.file())}
+
+    def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, Any]:
+        database = self.catalog.database_name()
+        location = self.lake.uri(table.folder)
+        self._execute_ddl(
+            rendering.duckdb_create_view(
+                database, table, f"{location}*{table.file_suffix}", location
+            )
+        )
+        log.info(f"{database}.{table.name} reads {location}*{table.file_suffix}")
+        # Counting ratings.csv would cost a full scan; the columnar cache counts it for free.
+        cached = self._fresh_cache(table)
+        if table.name != MOVIES.name and cached is None:
+            return {}
+        with self._memory_connection() as con:
+            self._define_source_views(con, log=None)
+            try:
+                row_count = con.execute(
+                    render("duckdb/count_rows.sql.j2", database=database, table=table.name)
+                ).fetchall()[0][0]
+            except duckdb.Error as error:
+                raise EngineError(
+                    f"reading {location} as the {table.name} table failed: "
+                    f"{describe_duckdb_error(error)}"
+                ) from error
+        return {"row_count": int(row_count)}
+
+    def build_columnar_cache(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
+        metadata: dict[str, Any] = {}
+        for table in SOURCE_TABLES:
+            files = source_files(self.lake, table)
+            path = columnar_cache.entry_path(self.lake, table, files)
+            started = time.perf_counter()
+            reused = path.exists()
+            if not reused:
+                self._write_cache_entry(table, path)
+            for stale in columnar_cache.stale_entries(path):
+                stale.unlink(missing_ok=True)
+            with self._memory_connection() as con:
+                rows = con.execute(
+                    render("duckdb/count_parquet_rows.sql.j2", path=str(path))
+                ).fetchall()[0][0]
+            seconds = time.perf_counter() - started
+            verb = "Reused" if reused else "Wrote"
+            log.info(
+                f"{verb} the columnar cache of {table.name}: {rows} rows in {path} ({seconds:.2f} s)"
+            )
+            metadata[f"{table.name}_row_count"] = int(rows)
+            metadata[f"{table.name}_cache"] = dg.MetadataValue.path(str(path))
+            metadata[f"{table.name}_cache_reused"] = reused
+            metadata[f"{table.name}_cache_seconds"] = round(seconds, 3)
+        return metadata
+
+    def validate_sources(self) -> dict[str, Any]:
+        """Counts of ratings the genre query leaves out: out of range, or of unknown movies."""
+        with self._memory_connection() as con:
+            self._define_source_views(con, log=None)
+            try:
+                out_of_range, unknown, examples, total = con.execute(
+                    render("duckdb/validate_sources.sql.j2", database=self.catalog.database_name())
+                ).fetchall()[0]
+            except duckdb.Error as error:
+                raise EngineError(
+                    f"validating the source tables failed: {describe_duckdb_error(error)}"
+                ) from error
+        return {
+            "out_of_range": int(out_of_range),
+            "unknown_movie": int(unknown),
+            "unknown_movie_examples": list(examples or []),
+            "ratings": int(total),
+        }
+
+    def _write_cache_entry(self, table: TableSpec, path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written under a hidden name and renamed: a crash never leaves a truncated entry.
+        partial = path.with_name(f".{path.name}.partial")
+        database = self.catalog.database_name()
+        with self._memory_connection() as con:
+            self._define_source_views(con, log=None, use_cache=False)
+            try:
+                con.execute(
+                    render(
+                        "duckdb/write_parquet_cache.sql.j2",
+                        database=database,
+                        table=table,
+                        path=str(partial),
+                    )
+                )
+            except duckdb.Error as error:
+                partial.unlink(missing_ok=True)
+                reason = self._locate_fraction(table, error) or describe_duckdb_error(error)
+                raise EngineError(f"converting {table.name} to Parquet failed: {reason}") from error
+        os.replace(partial, path)
+
+    def _locate_fraction(self, table: TableSpec, error: duckdb.Error) -> str | None:
+        """File and line of the value behind a "not a whole number" error, if it is one."""
+        match = re.search(re.escape(rendering.NOT_WHOLE_MARKER) + r" (\w+):", str(error))
+        if match is None:
+            return None
+        for obj in source_files(self.lake, table):
+            found = locate_fraction(
+                self.lake.local_path(obj.key), self.lake.uri(obj.key), table, match.group(1)
+            )
+            if found:
+                return found
+        return None
+
+    def _fresh_cache(self, table: TableSpec):
+        files = [
+            o for o in self.lake.list_objects(table.folder) if o.key.endswith(table.file_suffix)
+        ]
+        path = columnar_cache.entry_path(self.lake, table, files) if files else None
+        return path if path is not None and path.exists() else None
+
+    def _memory_connection(self) -> duckdb.DuckDBPyConnection:
+        # Queries run in memory, not in the catalog file: no lock is held while they run, and
+        # row order is free because every result is ordered explicitly.
+        config = {**self._config(), "preserve_insertion_order": "false"}
+        return duckdb.connect(":memory:", config=config)
+
+    def _define_source_views(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        log: dg.DagsterLogManager | None,
+        use_cache: bool = True,
+    ) -> None:
+        """`<database>.movies` and `.ratings` in `con`: from the columnar cache when it matches
+        the raw files, else straight from the CSVs (same columns, same answers)."""
+        database = self.catalog.database_name()
+        statements = [rendering.duckdb_create_schema(database)]
+        for table in SOURCE_TABLES:
+            cached = self._fresh_cache(table) if use_cache else None
+            location = self.lake.uri(table.folder)
+            if cached is not None:
+                statements.append(
+                    rendering.duckdb_create_parquet_view(database, table, str(cached))
+                )
+            else:
+                statements.append(
+                    rendering.duckdb_create_view(
+                        database, table, f"{location}*{table.file_suffix}", location
+                    )
+                )
+            if log is not None:
+                source = f"columnar cache {cached}" if cached else f"CSV files in {location}"
+                log.info(f"The genre query reads {table.name} from the {source}")
+        con.execute("\n".join(statements))
+
+    def export_genres(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> list[GenreExport]:
+        database = self.catalog.database_name()
+        sql = rendering.local_genre_export_sql(database, targets)
+        started = time.perf_counter()
+        with self._memory_connection() as con:
+            self._define_source_views(con, log)
+            try:
+                rows = con.execute(sql).fetchall()
+            except duckdb.Error as error:
+                raise EngineError(
+                    f"the genre query failed: {describe_duckdb_error(error)}"
+                ) from error
+        log.info(
+            f"Genre query for {len(targets)} genre(s) took {time.perf_counter() - started:.2f} s"
+        )
+        bodies = {slug: (count, lines) for slug, count, lines in rows}
+        exports = []
+        for target in targets:
+            count, lines = bodies.get(target.slug, (0, None))
+            text = rendering.TSV_HEADER + "\n" + (lines + "\n" if lines else "")
+            data = text.encode("utf-8")
+            self.lake.write_bytes(target.export_key, data)
+            exports.append(
+                GenreExport(
+                    genre=target.name,
+                    key=target.export_key,
+                    uri=self.lake.uri(target.export_key),
+                    row_count=int(count),
+                    size_bytes=len(data),
+                    head=head_lines(data, PREVIEW_ROWS),
+                )
+            )
+            log.info(
+                f"Wrote {count} films of {target.name!r} to {self.lake.uri(target.export_key)}"
+            )
+        return exports
+
+    def create_genre_tables(
+        self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
+    ) -> Mapping[str, Any]:
+        database = self.catalog.database_name()
+        statements = []
+        for target in targets:
+            location = self.lake.uri(target.export_folder)
+            statements.append(
+                rendering.duckdb_create_view(
+                    database, target.table_spec(), f"{location}*.tsv", location
+                )
+            )
+        self._execute_ddl("\n".join(statements))
+        log.info(f"Defined {len(targets)} genre table(s) in {database}")
+        return {"tables": [f"{database}.{t.table}" for t in targets]}
+
+
+def describe_duckdb_error(error: duckdb.Error) -> str:
+    """DuckDB's CSV errors run to thirty lines of tuning advice; keep the file, the line and the
+    reason, which is what a person needs to fix the data."""
+    text = str(error)
+    reason = text.split("\n\n", 1)[0].replace("\n", "; ")
+    file_line = next(
+        (line.strip() for line in text.splitlines() if line.strip().startswith("file = ")), None
+    )
+    return f"{reason} ({file_line.replace('file = ', 'file ')})" if file_line else reason

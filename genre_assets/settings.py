@@ -1,0 +1,72 @@
+"""Every setting a user can change: its environment variable, its default and what it means.
+
+This is the one home of the defaults: resource fields take their defaults from here, the
+deployments read the variables through `Setting.value()`, and a test holds the README's
+configuration table to this list.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+DEPLOYMENT_ENV = "GENRE_ASSETS_DEPLOYMENT"
+DEFAULT_DEPLOYMENT = "local"
+
+
+@dataclass(frozen=True)
+class Setting:
+    variable: str
+    default: str  # "" means: derived at run time, as `meaning` says
+    meaning: str
+
+    def value(self, *, as_int: bool = False) -> Any:
+        """An EnvVar when the variable is set (resolved when a run starts), else the default.
+
+        EnvVar raises on an unset variable, and the defaults are what a newcomer runs, so only
+        the presence of the variable is looked at here, never its value.
+        """
+        if self.variable in os.environ:
+            return dg.EnvVar.int(self.variable) if as_int else dg.EnvVar(self.variable)
+        return int(self.default) if as_int else self.default
+
+    @property
+    def default_int(self) -> int:
+        return int(self.default)
+
+
+SETTINGS: dict[str, Setting] = {
+    setting.variable.removeprefix("GENRE_ASSETS_").lower(): setting
+    for setting in (
+        Setting(
+            "GENRE_ASSETS_LAKE",
+            "./data/lake",
+            "the lake: a folder (local) or s3://bucket[/prefix] (aws)",
+        ),
+        Setting(
+            "GENRE_ASSETS_CATALOG",
+            "",
+            "the local catalog's DuckDB file (default <lake>/_catalog.duckdb)",
+        ),
+        Setting("GENRE_ASSETS_DATABASE", "movielens", "the catalog database's name"),
+        Setting("GENRE_ASSETS_DUCKDB_THREADS", "0", "DuckDB threads; 0 = one per core"),
+        Setting("GENRE_ASSETS_DUCKDB_MEMORY", "2GB", "DuckDB memory limit"),
+        Setting(
+            "GENRE_ASSETS_AWS_REGION", "", "AWS region (default: boto3's, e.g. AWS_DEFAULT_REGION)"
+        ),
+        Setting("GENRE_ASSETS_EMR_RELEASE", "emr-6.15.0", "EMR release label"),
+        Setting("GENRE_ASSETS_EMR_LOG_URI", "", "EMR logs (default <lake>/emr-logs/)"),
+        Setting("GENRE_ASSETS_EMR_SERVICE_ROLE", "EMR_DefaultRole", "EMR service role"),
+        Setting("GENRE_ASSETS_EMR_INSTANCE_PROFILE", "EMR_EC2_DefaultRole", "EC2 instance profile"),
+        Setting("GENRE_ASSETS_EMR_JOB_FLOW_OVERRIDES", "", "JSON deep-merged into RunJobFlow"),
+        Setting("GENRE_ASSETS_EMR_POLL_SECONDS", "15", "step polling interval, whole seconds"),
+        Setting(
+            "GENRE_ASSETS_EMR_COLUMNAR_CACHE",
+            "0",
+            "1: ratings as Parquet in the lake (Presto CTAS)",
+        ),
+    )
+}

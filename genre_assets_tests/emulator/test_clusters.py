@@ -1,0 +1,276 @@
+"""The emulated EMR on its own: cluster lifecycle, steps one at a time in order with their real
+outcome, ActionOnFailure, termination (also mid-step), the shell step's sandbox, and the
+`genre-assets emulate-aws` command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import boto3
+import pytest
+
+from genre_assets_emulator import AwsEmulator
+from genre_assets_tests.support.aws import emulated_aws
+
+BUCKET = "emr-test"
+
+
+@pytest.fixture
+def emr_env(monkeypatch, tmp_path):
+    with emulated_aws(monkeypatch, tmp_path, start_seconds=0.6) as aws:
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield aws, boto3.client("emr")
+
+
+def _cluster(emr, *, keep_alive: bool = True, steps: list | None = None) -> str:
+    return emr.run_job_flow(
+        Name="emulated",
+        ReleaseLabel="emr-6.15.0",
+        LogUri=f"s3://{BUCKET}/logs/",
+        Instances={
+            "KeepJobFlowAliveWhenNoSteps": keep_alive,
+            "InstanceCount": 1,
+            "MasterInstanceType": "m5.xlarge",
+        },
+        Steps=steps or [],
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+
+
+def _shell(name: str, command: str, on_failure: str = "CANCEL_AND_WAIT") -> dict:
+    return {
+        "Name": name,
+        "ActionOnFailure": on_failure,
+        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["bash", "-c", command]},
+    }
+
+
+def _state(emr, cluster_id: str) -> str:
+    return emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
+
+
+def _wait(predicate, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _steps(emr, cluster_id: str) -> list[dict]:
+    return list(reversed(emr.list_steps(ClusterId=cluster_id)["Steps"]))
+
+
+def test_a_cluster_starts_runs_its_steps_in_order_and_terminates(emr_env):
+    _, emr = emr_env
+    cluster_id = _cluster(emr)
+    seen = [_state(emr, cluster_id)]
+    while seen[-1] != "WAITING":
+        time.sleep(0.02)
+        state = _state(emr, cluster_id)
+        if state != seen[-1]:
+            seen.append(state)
+    assert seen == ["STARTING", "BOOTSTRAPPING", "WAITING"]
+
+    step_ids = emr.add_job_flow_steps(
+        JobFlowId=cluster_id,
+        Steps=[
+            _shell("first", "sleep 0.3; echo first"),
+            _shell("second", "sleep 0.1; echo second"),
+            _shell("fails", "echo 'something broke' >&2; exit 3"),
+            _shell("never runs", "echo never"),
+        ],
+    )["StepIds"]
+    assert _state(emr, cluster_id) == "RUNNING"
+    _wait(lambda: _steps(emr, cluster_id)[-1]["Status"]["State"] == "CANCELLED")
+    steps = _steps(emr, cluster_id)
+    assert [s["Id"] for s in steps] == step_ids
+    assert [s["Status"]["State"] for s in steps] == [
+        "COMPLETED",
+        "COMPLETED",
+        "FAILED",
+        "CANCELLED",
+    ]
+    failed = emr.describe_step(ClusterId=cluster_id, StepId=step_ids[2])["Step"]["Status"]
+    assert failed["StateChangeReason"]["Message"] == "Step failed with exitCode 3: something broke"
+    # One at a time, in submission order.
+    first, second = (s["Status"]["Timeline"] for s in steps[:2])
+    assert first["EndDateTime"] <= second["StartDateTime"]
+    # CANCEL_AND_WAIT: the cluster waits for more work.
+    _wait(lambda: _state(emr, cluster_id) == "WAITING")
+
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    assert _state(emr, cluster_id) == "TERMINATED"
+    time.sleep(0.3)
+    assert _state(emr, cluster_id) == "TERMINATED"  # the worker does not bring it back
+
+
+def test_steps_at_creation_without_keep_alive_end_the_cluster(emr_env):
+    _, emr = emr_env
+    cluster_id = _cluster(emr, keep_alive=False, steps=[_shell("only", "true")])
+    _wait(lambda: _state(emr, cluster_id) == "TERMINATED")
+    assert [s["Status"]["State"] for s in _steps(emr, cluster_id)] == ["COMPLETED"]
+
+
+def test_terminate_on_failure_ends_the_cluster_with_errors(emr_env):
+    _, emr = emr_env
+    cluster_id = _cluster(
+        emr,
+        steps=[_shell("fails", "exit 1", on_failure="TERMINATE_CLUSTER"), _shell("queued", "true")],
+    )
+    _wait(lambda: _state(emr, cluster_id) == "TERMINATED_WITH_ERRORS")
+    assert [s["Status"]["State"] for s in _steps(emr, cluster_id)] == ["FAILED", "CANCELLED"]
+
+
+def test_terminating_a_cluster_kills_its_running_step(emr_env):
+    _, emr = emr_env
+    cluster_id = _cluster(emr, steps=[_shell("long", "sleep 60"), _shell("next", "true")])
+    _wait(lambda: _steps(emr, cluster_id)[0]["Status"]["State"] == "RUNNING")
+    started = time.monotonic()
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    _wait(lambda: _steps(emr, cluster_id)[0]["Status"]["State"] == "CANCELLED", seconds=10)
+    assert time.monotonic() - started < 5
+    assert [s["Status"]["State"] for s in _steps(emr, cluster_id)] == ["CANCELLED", "CANCELLED"]
+    assert _state(emr, cluster_id) == "TERMINATED"
+
+
+def test_shell_steps_run_in_a_sandbox_with_the_aws_cli_and_presto_cli(emr_env, monkeypatch):
+    aws, emr = emr_env
+    monkeypatch.setenv("AWS_PROFILE_LEAK_CHECK", "from-the-test")
+    script = (
+        'printf "%s|%s|%s|%s|%s\\n" "$AWS_ENDPOINT_URL" "$(command -v aws)" "$(command -v presto-cli)" '
+        '"$PWD" "${AWS_PROFILE_LEAK_CHECK:-clean}" | aws s3 cp - s3://emr-test/env.txt; '
+        "presto-cli --catalog hive --output-format TSV --execute 'SELECT 6 * 7' | aws s3 cp - s3://emr-test/q.tsv"
+    )
+    cluster_id = _cluster(emr, steps=[_shell("env", script)])
+    _wait(lambda: _steps(emr, cluster_id)[0]["Status"]["State"] in {"COMPLETED", "FAILED"})
+    step = _steps(emr, cluster_id)[0]
+    assert step["Status"]["State"] == "COMPLETED", step["Status"]
+    s3 = boto3.client("s3")
+    endpoint, aws_path, presto_path, workdir, leak = (
+        s3.get_object(Bucket=BUCKET, Key="env.txt")["Body"].read().decode().strip().split("|")
+    )
+    assert endpoint == aws.endpoint_url
+    assert os.path.dirname(aws_path) == os.path.dirname(
+        presto_path
+    )  # the bin folder, first on PATH
+    assert os.path.realpath(aws_path) == os.path.realpath(
+        os.path.join(os.path.dirname(sys.executable), "aws")
+    )
+    assert not os.path.exists(workdir)  # the step's working folder is cleaned up
+    assert leak == "clean"
+    assert s3.get_object(Bucket=BUCKET, Key="q.tsv")["Body"].read() == b"42\n"
+    # The step's output is in the cluster's LogUri, as EMR puts it.
+    logs = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"logs/{cluster_id}/steps/{step['Id']}/")[
+        "Contents"
+    ]
+    assert sorted(o["Key"].rsplit("/", 1)[1] for o in logs) == ["stderr.gz", "stdout.gz"]
+    # The calls the step made are the aws CLI's and presto-cli's, not the pipeline's.
+    assert aws.api.counts("aws-cli")["s3:PutObject"] == 2
+
+
+def test_stop_ends_running_steps_and_frees_the_port():
+    emulator = AwsEmulator(start_seconds=0.1).start()
+    try:
+        emr = boto3.client(
+            "emr",
+            endpoint_url=emulator.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        cluster_id = _cluster(emr, steps=[_shell("long", "sleep 60")])
+        _wait(lambda: _steps(emr, cluster_id)[0]["Status"]["State"] == "RUNNING")
+        port = emulator.port
+    finally:
+        started = time.monotonic()
+        emulator.stop()
+    assert time.monotonic() - started < 10
+    assert not [t for t in threading.enumerate() if t.name.startswith(("emr-j-", "emr-watcher"))]
+    with AwsEmulator(port=port) as again:  # the server released its port
+        assert again.endpoint_url == f"http://127.0.0.1:{port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_emulate_aws_command_serves_until_sigterm(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "genre_assets.cli",
+            "emulate-aws",
+            "--port",
+            str(port),
+            "--bucket",
+            "lake",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+        reader.start()
+        _wait(lambda: any("export AWS_ENDPOINT_URL=" in line for line in lines), seconds=60)
+        assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port}\n" in lines
+        assert "export GENRE_ASSETS_DEPLOYMENT=aws\n" in lines
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        s3.head_bucket(Bucket="lake")
+        # A second emulator on the same port says so instead of hanging.
+        busy = subprocess.run(
+            [sys.executable, "-m", "genre_assets.cli", "emulate-aws", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert busy.returncode == 1 and f"127.0.0.1:{port}" in busy.stderr
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        reader.join(10)
+        assert any(
+            line.startswith("Stopped. API calls served:") and "s3:HeadBucket 1" in line
+            for line in lines
+        )
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_step_added_to_a_waiting_cluster_never_goes_back_from_running_to_pending(emr_env):
+    # moto marks such a step RUNNING at once; EMR (and so the emulator) shows PENDING first.
+    _, emr = emr_env
+    cluster_id = _cluster(emr)
+    _wait(lambda: _state(emr, cluster_id) == "WAITING")
+    (step_id,) = emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[_shell("short", "sleep 0.3")])[
+        "StepIds"
+    ]
+    seen = [emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["State"]]
+    while seen[-1] not in ("COMPLETED", "FAILED", "CANCELLED"):
+        state = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["State"]
+        if state != seen[-1]:
+            seen.append(state)
+    assert seen[0] == "PENDING" and seen[-1] == "COMPLETED", seen
+    assert seen in (["PENDING", "RUNNING", "COMPLETED"], ["PENDING", "COMPLETED"]), seen

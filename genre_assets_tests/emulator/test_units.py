@@ -1,0 +1,322 @@
+"""The AWS emulator's parts on their own: the Hive DDL applier against Glue, the Glue -> TableSpec
+mapping, the presto-cli stand-in's query path and its TSV printing (presto-cli's TsvPrinter)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from genre_assets import rendering
+from genre_assets.domain.schema import MOVIES, RATINGS, StorageFormat
+from genre_assets.domain.targets import GenreTarget
+from genre_assets.domain.tsv import unescape_field
+from genre_assets.resources.aws import glue_tables
+from genre_assets.resources.aws.glue_tables import TableShape
+from genre_assets_emulator import hive, presto_cli, tables
+from genre_assets_emulator.middleware import s3_operation
+from genre_assets_emulator.tsv_printer import format_row, format_value, java_double
+
+REGION = "us-east-1"
+DB = "movielens"
+SCI_FI = GenreTarget("Sci-Fi")
+LOCATIONS = {
+    "movies": "s3://lake/data/movielens/movies/",
+    "ratings": "s3://lake/data/movielens/ratings/",
+    SCI_FI.table: f"s3://lake/data/{SCI_FI.export_folder}",
+}
+SPECS = {"movies": MOVIES, "ratings": RATINGS, SCI_FI.table: SCI_FI.table_spec()}
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield boto3.client("glue", region_name=REGION), boto3.client("s3", region_name=REGION)
+
+
+def _create_all(glue) -> None:
+    hive.run_script(rendering.hive_create_database(DB), glue)
+    for name, spec in SPECS.items():
+        hive.run_script(rendering.hive_create_table(DB, spec, LOCATIONS[name]), glue)
+
+
+# -- the Hive applier ------------------------------------------------------------------------
+def test_rendered_hive_scripts_become_glue_tables_the_engine_accepts(aws):
+    glue, _ = aws
+    _create_all(glue)
+    assert glue.get_database(Name=DB)["Database"]["Description"].startswith("MovieLens film tables")
+    for name, spec in SPECS.items():
+        table = glue.get_table(DatabaseName=DB, Name=name)["Table"]
+        # What the engine checks before skipping a Hive step.
+        assert glue_tables.matches(table, TableShape.of_spec(spec, LOCATIONS[name])), name
+        # The parts matches() ignores are right too: SerDe parameters, table type, comments.
+        assert (
+            TableShape.of_glue(table).serde_parameters
+            == TableShape.of_spec(spec, "x").serde_parameters
+        )
+        assert table["TableType"] == "EXTERNAL_TABLE"
+        assert table["Parameters"]["EXTERNAL"] == "TRUE"
+        assert table["Description"] == spec.comment
+        columns = table["StorageDescriptor"]["Columns"]
+        assert [c.get("Comment") for c in columns] == [c.comment for c in spec.columns]
+    genre_types = [
+        c["Type"]
+        for c in glue.get_table(DatabaseName=DB, Name=SCI_FI.table)["Table"]["StorageDescriptor"][
+            "Columns"
+        ]
+    ]
+    assert genre_types == ["bigint", "string", "int", "decimal(10,4)", "bigint"]
+
+
+def test_rerunning_a_table_script_replaces_the_definition(aws):
+    glue, _ = aws
+    _create_all(glue)
+    moved = "s3://lake/elsewhere/ratings/"
+    hive.run_script(rendering.hive_create_table(DB, RATINGS, moved), glue)
+    table = glue.get_table(DatabaseName=DB, Name="ratings")["Table"]
+    assert glue_tables.matches(table, TableShape.of_spec(RATINGS, moved))
+    assert not glue_tables.matches(table, TableShape.of_spec(RATINGS, LOCATIONS["ratings"]))
+
+
+def test_create_database_twice_needs_if_not_exists(aws):
+    glue, _ = aws
+    hive.run_script(rendering.hive_create_database(DB), glue)
+    hive.run_script(rendering.hive_create_database(DB), glue)  # IF NOT EXISTS: fine
+    with pytest.raises(hive.HiveError, match=f"Database {DB} already exists"):
+        hive.run_script(f"CREATE DATABASE {DB};", glue)
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        ("CREATE EXTERNAL TABLE movielens.t (a STRING", r"ParseException line 1"),
+        ("CREATE DATABASE 'unterminated;", r"ParseException Error tokenizing"),
+        (
+            rendering.hive_create_table(DB, MOVIES, "s3://x/m/"),
+            r"statement 1 .*Database does not exist: movielens",
+        ),
+        ("SELECT 1;", r"unsupported statement SELECT"),
+        ("MSCK REPAIR TABLE movielens.movies;", r"unsupported statement COMMAND"),
+        ("-- only a comment\n", r"no statement"),
+    ],
+)
+def test_bad_scripts_fail_with_a_reason(aws, script, reason):
+    glue, _ = aws
+    with pytest.raises(hive.HiveError, match=reason):
+        hive.run_script(script, glue)
+
+
+def test_unsupported_table_clauses_fail_and_change_nothing_before_them(aws):
+    glue, _ = aws
+    hive.run_script(rendering.hive_create_database(DB), glue)
+    with pytest.raises(hive.HiveError, match="STORED AS PARQUET is not emulated"):
+        hive.run_script(
+            "CREATE EXTERNAL TABLE movielens.p (a INT) STORED AS PARQUET LOCATION 's3://x/p/';",
+            glue,
+        )
+    with pytest.raises(hive.HiveError, match="only EXTERNAL tables"):
+        hive.run_script("CREATE TABLE movielens.m (a INT) LOCATION 's3://x/m/';", glue)
+    with pytest.raises(hive.HiveError, match="needs a LOCATION"):
+        hive.run_script("CREATE EXTERNAL TABLE movielens.n (a INT);", glue)
+    with pytest.raises(hive.HiveError, match="Table not found movielens.gone"):
+        hive.run_script("DROP TABLE movielens.gone;", glue)
+    assert glue.get_tables(DatabaseName=DB)["TableList"] == []
+
+
+# -- Glue -> TableSpec ---------------------------------------------------------------------------
+def test_glue_tables_map_back_to_their_storage_format_and_columns(aws):
+    glue, _ = aws
+    _create_all(glue)
+    for name, spec in SPECS.items():
+        found = tables.table_spec(glue.get_table(DatabaseName=DB, Name=name)["Table"])
+        assert found.storage == spec.storage
+        assert found.columns == spec.columns
+    assert (
+        tables.table_spec(glue.get_table(DatabaseName=DB, Name="ratings")["Table"]).storage
+        is StorageFormat.DELIMITED_CSV
+    )
+
+
+def test_a_table_in_a_foreign_format_is_refused(aws):
+    glue, _ = aws
+    hive.run_script(rendering.hive_create_database(DB), glue)
+    hive.run_script(
+        "CREATE EXTERNAL TABLE movielens.x (a STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' "
+        "LOCATION 's3://x/x/' TBLPROPERTIES ('skip.header.line.count' = '1');",
+        glue,
+    )
+    with pytest.raises(tables.UnreadableTable, match="not one the emulator reads"):
+        tables.table_spec(glue.get_table(DatabaseName=DB, Name="x")["Table"])
+
+
+# -- the presto-cli stand-in ----------------------------------------------------------------
+def _put(s3, uri: str, text: str) -> None:
+    bucket, key = uri[5:].split("/", 1)
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+
+
+def _query(glue, s3, tmp_path, sql: str) -> str:
+    return presto_cli.run_query(
+        sql, catalog="hive", schema=DB, output_format="TSV", glue=glue, s3=s3, workdir=tmp_path
+    )
+
+
+def test_presto_reads_every_visible_file_of_a_table_and_prints_tsv(aws, tmp_path):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
+    _put(s3, LOCATIONS["ratings"] + "a.csv", "userId,movieId,rating,timestamp\n1,10,4.5,1\n")
+    _put(s3, LOCATIONS["ratings"] + "b.csv", "userId,movieId,rating,timestamp\n2,10,3.0,2\n")
+    # Hidden files (Hive and Presto skip them) and sub-folders are not read, even if they parse.
+    _put(s3, LOCATIONS["ratings"] + "_SUCCESS", "userId,movieId,rating,timestamp\n9,10,5.0,9\n")
+    _put(s3, LOCATIONS["ratings"] + ".hidden.csv", "userId,movieId,rating,timestamp\n9,10,5.0,9\n")
+    _put(s3, LOCATIONS["ratings"] + "nested/c.csv", "userId,movieId,rating,timestamp\n3,10,1,3\n")
+    out = _query(
+        glue,
+        s3,
+        tmp_path,
+        "SELECT movie_id, count(*), CAST(avg(rating) AS DECIMAL(10,4)), "
+        "sum(rating) FROM ratings GROUP BY movie_id",
+    )
+    assert out == "10\t2\t3.7500\t7.5\n"
+    # Fully qualified names resolve too, and an empty location is an empty table.
+    assert (
+        _query(glue, s3, tmp_path / "2", f"SELECT count(*) FROM hive.{DB}.{SCI_FI.table}") == "0\n"
+    )
+
+
+def test_presto_query_errors_name_the_s3_file(aws, tmp_path):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
+    _put(s3, LOCATIONS["ratings"] + "r.csv", "userId,movieId,rating,timestamp\n1,10,four,1\n")
+    with pytest.raises(presto_cli.QueryError, match=r"s3://lake/data/movielens/ratings/r\.csv"):
+        _query(glue, s3, tmp_path, "SELECT * FROM ratings")
+    with pytest.raises(presto_cli.QueryError, match=r"Table hive\.movielens\.nope does not exist"):
+        _query(glue, s3, tmp_path, "SELECT * FROM nope")
+
+
+def test_the_genre_query_through_the_stand_in_matches_the_local_export_format(aws, tmp_path):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
+    _put(
+        s3,
+        LOCATIONS["movies"] + "m.csv",
+        'movieId,title,genres\n1,"Back\\slash, The (1999)",Sci-Fi\n',
+    )
+    _put(s3, LOCATIONS["ratings"] + "r.csv", "userId,movieId,rating,timestamp\n1,1,3.5,1\n")
+    sql = rendering.presto_genre_query(DB, [SCI_FI])
+    assert _query(glue, s3, tmp_path, sql) == "sci_fi\t1\t1\tBack\\\\slash, The\t1999\t3.5000\t1\n"
+
+
+def test_presto_cli_command_exits_1_with_the_reason_on_stderr():
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genre_assets_emulator.presto_cli",
+            "--catalog",
+            "hive",
+            "--schema",
+            DB,
+            "--output-format",
+            "TSV",
+            "--execute",
+            "SELECT missing_column",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "failed:" in done.stderr and "missing_column" in done.stderr
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genre_assets_emulator.presto_cli",
+            "--schema",
+            DB,
+            "--output-format",
+            "TSV",
+            "--execute",
+            "SELECT 'a' || chr(9) || 'b', NULL, 7",
+        ],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == b"a\\tb\t\t7\n"
+
+
+# -- TsvPrinter ----------------------------------------------------------------------------
+def test_fields_are_escaped_like_presto_cli():
+    row = ["tab\there", "new\nline", "back\\slash", "nul\0", "cr\r bs\b ff\f", "plain ü–", None]
+    line = format_row(row)
+    assert line == (
+        "tab\\there\tnew\\nline\tback\\\\slash\tnul\\0\tcr\\r bs\\b ff\\f\tplain ü–\t\n"
+    )
+    # Hive's ESCAPED BY '\\' (and tsv.unescape_field) reads every field back as it was.
+    assert [unescape_field(f) for f in line[:-1].split("\t")[:6]] == row[:6]
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (Decimal("3.5000"), "3.5000"),
+        (Decimal("0.0000"), "0.0000"),
+        (Decimal("-0.5000"), "-0.5000"),
+        (Decimal("1E-7"), "1E-7"),  # BigDecimal.toString goes scientific below 1E-6
+        (42, "42"),
+        (-7, "-7"),
+        (True, "true"),
+        (3.5, "3.5"),
+        (100.0, "100.0"),
+        (1e7, "1.0E7"),
+        (0.001, "0.001"),
+        (0.0001, "1.0E-4"),
+        (-1.25e-5, "-1.25E-5"),
+        (float("nan"), "NaN"),
+        (-0.0, "-0.0"),
+        (None, ""),
+    ],
+)
+def test_values_print_as_java_prints_them(value, printed):
+    assert format_value(value) == printed
+
+
+def test_java_double_round_trips():
+    for value in (0.1, 2 / 3, 123456.789, 9999999.999, 1.5e300, 5e-324):
+        assert float(java_double(value).replace("E", "e")) == value
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "headers", "operation"),
+    [
+        ("GET", "/b", "list-type=2&prefix=x", {}, "ListObjectsV2"),
+        ("PUT", "/b", "", {}, "CreateBucket"),
+        ("PUT", "/b/k/x.tsv", "", {}, "PutObject"),
+        ("PUT", "/b/k", "", {"x-amz-copy-source": "b/j"}, "CopyObject"),
+        ("GET", "/b/k", "", {}, "GetObject"),
+        ("HEAD", "/b/k", "", {}, "HeadObject"),
+        ("POST", "/b/k", "uploads", {}, "CreateMultipartUpload"),
+        ("PUT", "/b/k", "partNumber=1&uploadId=u", {}, "UploadPart"),
+    ],
+)
+def test_the_request_log_names_s3_operations(method, path, query, headers, operation):
+    assert s3_operation(method, path, query, headers) == operation

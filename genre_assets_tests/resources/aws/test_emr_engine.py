@@ -1,0 +1,218 @@
+"""The EMR engine against moto: the cluster it asks for, its steps, bounded waits, and that the
+cluster is terminated on success, step failure, cluster failure, time-out and cancellation."""
+
+import boto3
+import dagster as dg
+import pytest
+from dagster._core.errors import DagsterExecutionInterruptedError
+
+from genre_assets.assets import ALL_ASSETS
+from genre_assets.domain.schema import MOVIES, RATINGS
+from genre_assets.domain.targets import genre_targets
+from genre_assets.errors import EngineError
+from genre_assets.partitions import range_tags
+from genre_assets.resources.aws import glue_tables
+from genre_assets_emulator.tables import table_input
+from genre_assets_tests.support.aws import LAKE_URI, REGION, StepDriver, aws_resources, clusters
+
+GENRES = ["Comedy", "Drama", "Children's"]
+
+
+def _materialize(resources, genres=GENRES, instance=None):
+    if instance is None:
+        with dg.DagsterInstance.ephemeral() as owned:
+            return _materialize(resources, genres, instance=owned)
+    instance.add_dynamic_partitions("genre", genres)
+    return dg.materialize(
+        ALL_ASSETS,
+        resources=resources,
+        instance=instance,
+        tags=range_tags(genres[0], genres[-1]),
+        raise_on_error=False,
+    )
+
+
+def _failure_message(result) -> str:
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.step_failure_data.error
+    messages = []
+    while error is not None:
+        messages.append(error.message)
+        error = error.cause
+    return "\n".join(messages)
+
+
+def test_job_flow_request_covers_the_original_cluster_and_is_overridable(aws_env):
+    engine = aws_resources(
+        job_flow_overrides='{"ReleaseLabel": "emr-7.5.0", "Instances": {"Ec2KeyName": "ops"}}',
+        tags={"team": "data"},
+    )["engine"]
+    request = engine.job_flow_request()
+    assert request["ReleaseLabel"] == "emr-7.5.0"
+    assert request["Instances"]["Ec2KeyName"] == "ops"
+    # The override merged into Instances instead of replacing it.
+    fleets = {f["InstanceFleetType"]: f for f in request["Instances"]["InstanceFleets"]}
+    assert fleets["CORE"]["TargetSpotCapacity"] == 2
+    assert (
+        fleets["CORE"]["LaunchSpecifications"]["SpotSpecification"]["TimeoutAction"]
+        == "SWITCH_TO_ON_DEMAND"
+    )
+    assert request["AutoTerminationPolicy"]["IdleTimeout"] == 1800
+    assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
+    assert {a["Name"] for a in request["Applications"]} == {"Hadoop", "Hive", "Presto", "Spark"}
+    classifications = {c["Classification"] for c in request["Configurations"]}
+    assert {"hive-site", "spark-hive-site", "presto-connector-hive"} <= classifications
+    tags = {t["Key"]: t["Value"] for t in request["Tags"]}
+    assert tags["genre-assets:managed"] == "true" and tags["team"] == "data"
+    assert request["LogUri"] == f"{LAKE_URI}/emr-logs/"
+    # moto accepts the request as EMR would.
+    boto3.client("emr", region_name=REGION).run_job_flow(**request)
+
+
+@pytest.mark.parametrize("cache", [0, 1])
+def test_presto_may_write_outside_managed_tables_only_when_the_columnar_cache_is_on(aws_env, cache):
+    request = aws_resources(columnar_cache=cache)["engine"].job_flow_request()
+    (presto,) = [
+        c for c in request["Configurations"] if c["Classification"] == "presto-connector-hive"
+    ]
+    assert presto["Properties"]["hive.metastore"] == "glue"
+    assert ("hive.non-managed-table-writes-enabled" in presto["Properties"]) == bool(cache)
+
+
+def test_a_three_genre_run_uses_one_cluster_and_terminates_it(aws_env, step_driver):
+    result = _materialize(aws_resources())
+    assert result.success
+    (cluster,) = clusters()
+    assert cluster.state == "TERMINATED"
+    assert [s.name for s in cluster.steps] == [
+        "create database movielens",
+        "create movies table",
+        "create ratings table",
+        "presto export of 3 genre(s)",
+        "create 3 genre table(s)",
+    ]
+    tags = dict(cluster._tags)
+    assert tags["dagster/run_id"] == result.run_id
+    assert tags["dagster/partitions"] == "Comedy...Children's"
+    # Scripts sit under an immutable per-run prefix.
+    s3 = boto3.client("s3", region_name=REGION)
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="genre-lake", Prefix="data/scripts/")["Contents"]
+    ]
+    assert keys and all(k.startswith(f"data/scripts/{result.run_id}/") for k in keys)
+    export = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("genre_film_export")
+    ][0].event_specific_data.materialization
+    assert export.metadata["emr_cluster_id"].value == cluster.id
+    assert "emr_estimated_cost_usd" in export.metadata
+
+
+def test_hive_steps_are_skipped_when_glue_already_matches(aws_env, step_driver):
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_database(DatabaseInput={"Name": "movielens"})
+    for spec in (MOVIES, RATINGS):
+        shape = glue_tables.TableShape.of_spec(spec, f"{LAKE_URI}/{spec.folder}")
+        glue.create_table(DatabaseName="movielens", TableInput=table_input(spec.name, shape))
+    # A stale definition (wrong location) is replaced, not trusted.
+    (comedy, drama, children) = genre_targets(GENRES)
+    stale = glue_tables.TableShape.of_spec(comedy.table_spec(), "s3://elsewhere/comedy/")
+    glue.create_table(DatabaseName="movielens", TableInput=table_input(comedy.table, stale))
+    result = _materialize(aws_resources())
+    assert result.success
+    (cluster,) = clusters()
+    assert [s.name for s in cluster.steps] == [
+        "presto export of 3 genre(s)",
+        "create 3 genre table(s)",
+    ]
+    hql = (
+        boto3.client("s3", region_name=REGION)
+        .get_object(Bucket="genre-lake", Key=cluster.steps[1].args[4].split("genre-lake/", 1)[1])[
+            "Body"
+        ]
+        .read()
+        .decode()
+    )
+    assert "comedy_films" in hql and "children_s_films" in hql
+
+
+def test_no_cluster_is_started_when_nothing_needs_one(aws_env, step_driver):
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_database(DatabaseInput={"Name": "movielens"})
+    with dg.build_resources(aws_resources()) as resources:
+        metadata = resources.engine.create_database(dg.get_dagster_logger())
+    assert metadata == {"hive_step": "skipped: database exists"}
+    assert clusters() == []
+
+
+def test_a_failed_step_fails_the_run_with_its_reason_and_logs(aws_env, monkeypatch):
+    from genre_assets.resources.aws import emr_cluster
+
+    def fail_export(step):
+        if step.args[0] == "bash":
+            step.last_state_change_reason = (
+                "presto-cli: Query failed: line 1: Cannot cast 'abc' to DOUBLE"
+            )
+            return "FAILED"
+        return "COMPLETED"
+
+    monkeypatch.setattr(emr_cluster, "_sleep", StepDriver(outcome=fail_export))
+    result = _materialize(aws_resources())
+    assert not result.success
+    message = _failure_message(result)
+    assert "Cannot cast 'abc' to DOUBLE" in message
+    assert "Step logs: s3://genre-lake/data/emr-logs/" in message
+    assert all(c.state == "TERMINATED" for c in clusters())
+
+
+def test_a_cluster_that_fails_to_start_is_reported(aws_env, monkeypatch):
+    from genre_assets.resources.aws import emr_cluster
+
+    def break_cluster():
+        for cluster in clusters():
+            cluster.state = "TERMINATED_WITH_ERRORS"
+            cluster.last_state_change_reason = "The requested instance type is not available (spot)"
+
+    # Steps stay PENDING while the cluster dies.
+    monkeypatch.setattr(
+        emr_cluster, "_sleep", StepDriver(outcome=lambda s: "RUNNING", on_poll=break_cluster)
+    )
+    with dg.build_resources(aws_resources()) as resources:
+        with pytest.raises(
+            EngineError, match="TERMINATED_WITH_ERRORS.*instance type is not available"
+        ):
+            resources.engine.create_database(dg.get_dagster_logger())
+    assert all(c.state.startswith("TERMINATED") for c in clusters())
+
+
+def test_a_step_that_outlives_its_time_limit_ends_the_cluster(aws_env, monkeypatch):
+    from genre_assets.resources.aws import emr_cluster
+
+    monkeypatch.setattr(emr_cluster, "_sleep", StepDriver(outcome=lambda s: "RUNNING"))
+    with dg.build_resources(aws_resources(step_timeout_seconds=0)) as resources:
+        with pytest.raises(EngineError, match="did not finish within 0 s"):
+            resources.engine.create_database(dg.get_dagster_logger())
+        assert clusters()[0].state == "TERMINATED"
+
+
+def test_cancellation_during_a_step_terminates_the_cluster(aws_env, monkeypatch):
+    from genre_assets.resources.aws import emr_cluster
+
+    def interrupt(_seconds):
+        raise DagsterExecutionInterruptedError("terminated from the UI")
+
+    monkeypatch.setattr(emr_cluster, "_sleep", interrupt)
+    with dg.build_resources(aws_resources()) as resources:
+        with pytest.raises(DagsterExecutionInterruptedError):
+            resources.engine.create_database(dg.get_dagster_logger())
+        # Terminated by the wait itself, before the resource's teardown runs.
+        assert clusters()[0].state == "TERMINATED"
+
+
+def test_teardown_terminates_a_cluster_left_by_a_successful_run(aws_env, step_driver):
+    with dg.build_resources(aws_resources()) as resources:
+        resources.engine.create_database(dg.get_dagster_logger())
+        assert clusters()[0].state != "TERMINATED"
+    assert clusters()[0].state == "TERMINATED"

@@ -1,0 +1,107 @@
+"""The orphaned-cluster janitor, the S3 lake and the Glue catalog against moto."""
+
+import boto3
+import dagster as dg
+import pytest
+
+from genre_assets.errors import ConfigurationError, InputError
+from genre_assets.resources.aws.s3_lake import parse_s3_uri
+from genre_assets.sensors.emr_janitor import emr_janitor
+from genre_assets_tests.support.aws import REGION, aws_resources, clusters
+
+
+def _cluster(emr, run_id=None, managed=True):
+    tags = [{"Key": "genre-assets:managed", "Value": "true"}] if managed else []
+    if run_id:
+        tags.append({"Key": "dagster/run_id", "Value": run_id})
+    return emr.run_job_flow(
+        Name="c",
+        ReleaseLabel="emr-6.15.0",
+        Instances={
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "InstanceGroups": [
+                {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
+            ],
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Tags=tags,
+    )["JobFlowId"]
+
+
+def test_janitor_terminates_clusters_of_ended_or_unknown_runs_only(aws_env):
+    emr = boto3.client("emr", region_name=REGION)
+    with dg.instance_for_test() as instance:
+        live = instance.add_run(
+            dg.DagsterRun(
+                job_name="genre_films_job", run_id="live-run", status=dg.DagsterRunStatus.STARTED
+            )
+        )
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="genre_films_job", run_id="dead-run", status=dg.DagsterRunStatus.FAILURE
+            )
+        )
+        keep = _cluster(emr, live.run_id)
+        dead = _cluster(emr, "dead-run")
+        unknown = _cluster(emr, "never-seen-run")
+        foreign = _cluster(emr, "dead-run", managed=False)
+        with dg.build_sensor_context(
+            instance=instance, resources={"engine": aws_resources()["engine"]}
+        ) as context:
+            result = emr_janitor(context)
+        states = {c.id: c.state for c in clusters()}
+        assert states[dead] == "TERMINATED" and states[unknown] == "TERMINATED"
+        assert states[keep] != "TERMINATED"
+        assert states[foreign] != "TERMINATED"  # not ours: never touched
+        assert (
+            "terminated 2 orphaned cluster(s); 1 cluster(s) belong to live runs"
+            in result.skip_message
+        )
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [("s3://genre-lake", ("genre-lake", "")), ("s3://genre-lake/a/b/", ("genre-lake", "a/b"))],
+)
+def test_parse_s3_uri(uri, expected):
+    assert parse_s3_uri(uri) == expected
+
+
+@pytest.mark.parametrize(
+    "uri", ["genre-lake/x", "s3://Bad_Bucket/x", "s3://a/../x", "s3://ok-bucket/a\nb", "s3://x/"]
+)
+def test_parse_s3_uri_rejects_bad_lakes(uri):
+    with pytest.raises((ConfigurationError, InputError)):
+        parse_s3_uri(uri)
+
+
+def test_s3_lake_lists_one_folder_reads_heads_and_writes(aws_env):
+    with dg.build_resources(aws_resources()) as resources:
+        lake = resources.lake
+        lake.write_bytes("movielens/movies/.in-flight.tmp", b"x")
+        lake.write_bytes("movielens/movies/nested/deeper.csv", b"x")
+        (movies,) = lake.list_objects("movielens/movies/")
+        assert movies.key == "movielens/movies/movies.csv" and movies.size > 100 and movies.version
+        assert lake.read_head(movies.key, 20) == b"movieId,title,genres"
+        assert lake.exists(movies.key) and not lake.exists("movielens/movies/none.csv")
+        assert lake.uri("movielens/x.tsv") == "s3://genre-lake/data/movielens/x.tsv"
+        assert lake.list_objects("movielens/nothing/") == []
+
+
+def test_glue_catalog_reports_what_exists(aws_env):
+    glue = boto3.client("glue", region_name=REGION)
+    with dg.build_resources(aws_resources()) as resources:
+        catalog = resources.catalog
+        assert not catalog.database_exists() and catalog.list_tables() == []
+        assert catalog.get_table("movies") is None
+        glue.create_database(DatabaseInput={"Name": "movielens"})
+        glue.create_table(
+            DatabaseName="movielens",
+            TableInput={
+                "Name": "movies",
+                "StorageDescriptor": {"Location": "s3://genre-lake/data/movielens/movies/"},
+            },
+        )
+        assert catalog.database_exists() and catalog.list_tables() == ["movies"]
+        assert catalog.get_table("movies").location == "s3://genre-lake/data/movielens/movies/"

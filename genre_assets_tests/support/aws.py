@@ -1,0 +1,119 @@
+"""moto-backed AWS for in-process tests: fake credentials, a bucket with the golden lake, and a
+driver that moves EMR steps through their states the way a real cluster would."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from dagster_aws.s3 import S3Resource
+from moto import mock_aws
+from moto.emr.models import emr_backends
+
+from genre_assets.domain.tsv import TSV_HEADER
+from genre_assets.resources.aws import emr_cluster
+from genre_assets.resources.aws.clients import AwsClientsResource
+from genre_assets.resources.aws.emr_engine import EMREngineResource
+from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
+from genre_assets.resources.aws.s3_lake import S3LakeResource
+from genre_assets_tests.support.local import FIXTURES
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "genre-lake"
+LAKE_URI = f"s3://{BUCKET}/data"
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "GENRE_ASSETS_LAKE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET)
+        for path in (FIXTURES / "golden_lake").rglob("*.csv"):
+            key = "data/" + path.relative_to(FIXTURES / "golden_lake").as_posix()
+            s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+        yield
+
+
+@contextlib.contextmanager
+def emulated_aws(monkeypatch, tmp_path: Path, start_seconds: float) -> Iterator[object]:
+    """A running `AwsEmulator` with boto3 (and child processes) pointed at it: its fake
+    credentials only, never the developer's ~/.aws."""
+    from genre_assets_emulator import AwsEmulator
+
+    with AwsEmulator(start_seconds=start_seconds) as aws:
+        for name, value in aws.client_env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+        yield aws
+
+
+def aws_resources(**engine_config) -> dict:
+    aws = AwsClientsResource(region_name=REGION)
+    lake = S3LakeResource(uri_root=LAKE_URI, s3=S3Resource(region_name=REGION))
+    catalog = GlueCatalogResource(aws=aws)
+    settings = {"poll_seconds": 1, "step_timeout_seconds": 600, **engine_config}
+    engine = EMREngineResource(lake=lake, catalog=catalog, aws=aws, **settings)
+    return {"lake": lake, "catalog": catalog, "engine": engine}
+
+
+def clusters() -> list:
+    return list(emr_backends[ACCOUNT][REGION].clusters.values())
+
+
+class StepDriver:
+    """Replaces the engine's poll sleep: each poll advances every live step one state.
+
+    PENDING -> RUNNING -> `outcome(step)` (COMPLETED by default). A completed export step
+    uploads header-only TSVs to the URIs its script names, as the real script would.
+    """
+
+    def __init__(
+        self,
+        outcome: Callable[[object], str] | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ):
+        self.outcome = outcome or (lambda step: "COMPLETED")
+        self.on_poll = on_poll
+        self.polls = 0
+
+    def __call__(self, _seconds: float) -> None:
+        self.polls += 1
+        if self.on_poll:
+            self.on_poll()
+        for cluster in clusters():
+            for step in cluster.steps:
+                if step.state == "PENDING":
+                    step.state = "RUNNING"
+                elif step.state == "RUNNING":
+                    step.state = self.outcome(step)
+                    if step.state == "COMPLETED" and step.args[0] == "bash":
+                        _upload_empty_exports(step)
+
+
+def _upload_empty_exports(step) -> None:
+    uri = re.search(r"'(s3://[^']+)'", step.args[2]).group(1)
+    bucket, key = uri[5:].split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    script = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    for target in re.findall(r'tsv" (s3://\S+)', script):
+        b, k = target[5:].split("/", 1)
+        s3.put_object(Bucket=b, Key=k, Body=(TSV_HEADER + "\n").encode())
+
+
+@pytest.fixture
+def step_driver(monkeypatch):
+    driver = StepDriver()
+    monkeypatch.setattr(emr_cluster, "_sleep", driver)
+    return driver
