@@ -59,6 +59,7 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
         job_flow_overrides=SETTINGS["emr_job_flow_overrides"].value(),
         poll_seconds=SETTINGS["emr_poll_seconds"].value(as_int=True),
         columnar_cache=SETTINGS["emr_columnar_cache"].value(as_int=True),
+        prices=SETTINGS["emr_prices"].value(),
     )
     return {"lake": lake, "catalog": catalog, "engine": engine}
 

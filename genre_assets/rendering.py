@@ -59,7 +59,8 @@ def string_literal(value: str, dialect: str) -> str:
     """A string literal that the given SQL dialect reads back as exactly `value`."""
     if not isinstance(value, str):
         raise TypeError(f"expected a string literal, got {type(value).__name__}")
-    if "\x00" in value:
+    if "\x00" in value and dialect != "hive":
+        # Hive reads '\0' as NUL (the quoted-CSV escapeChar needs it); DuckDB and Presto cannot.
         raise InputError("a NUL character cannot be written into SQL")
     return exp.Literal.string(value).sql(dialect=dialect)
 
@@ -97,8 +98,10 @@ def presto_to_duckdb(presto_sql: str) -> str:
     )
 
 
-def hive_create_database(database: str) -> str:
-    return render("hive/create_database.hql.j2", database=database)
+def hive_create_database(database: str, location: str) -> str:
+    """`location`: where managed tables would go; without it the Glue database would point at
+    the transient cluster's HDFS warehouse (docs/aws-fidelity.md)."""
+    return render("hive/create_database.hql.j2", database=database, location=location)
 
 
 def hive_create_table(database: str, table: TableSpec, location: str) -> str:
@@ -116,18 +119,17 @@ def presto_genre_query(
     )
 
 
-def presto_create_columnar_cache(database: str, table: TableSpec, location: str) -> str:
-    return render(
-        "presto/create_columnar_cache.sql.j2", database=database, table=table, location=location
-    )
+def presto_fill_columnar_cache(database: str, table: TableSpec) -> str:
+    return render("presto/fill_columnar_cache.sql.j2", database=database, table=table)
 
 
-def emr_presto_statement_script(database: str, script_uri: str) -> str:
-    """The shell step that runs one Presto SQL script (no output is kept)."""
+def emr_presto_statement_script(database: str, script_uri: str, complete_marker_uri: str) -> str:
+    """The shell step that runs one Presto SQL script, then writes `complete_marker_uri`."""
     return render(
         "shell/run_presto_statement.sh.j2",
         database=validate_identifier(database, "database name"),
         script_uri=script_uri,
+        complete_marker_uri=complete_marker_uri,
     )
 
 
@@ -153,20 +155,13 @@ NOT_WHOLE_MARKER = "not a whole number in column"
 
 
 def duckdb_create_view(database: str, table: TableSpec, files_glob: str, location: str) -> str:
-    # Plain delimited files hold typed integers that DuckDB's cast would round; quoted CSV is
-    # read as text (the query casts) and the TSV exports are written by the pipeline itself.
-    whole_number_columns = [
-        c.name
-        for c in table.columns
-        if table.storage.value == "delimited_csv" and c.type == "bigint"
-    ]
     return render(
         "duckdb/create_view.sql.j2",
         database=database,
         table=table,
         files_glob=files_glob,
         location=location,
-        whole_number_columns=whole_number_columns,
+        whole_number_columns=table.whole_number_columns,
         NOT_WHOLE_MARKER=NOT_WHOLE_MARKER,
     )
 

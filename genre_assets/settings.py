@@ -64,9 +64,14 @@ SETTINGS: dict[str, Setting] = {
         Setting("GENRE_ASSETS_EMR_JOB_FLOW_OVERRIDES", "", "JSON deep-merged into RunJobFlow"),
         Setting("GENRE_ASSETS_EMR_POLL_SECONDS", "15", "step polling interval, whole seconds"),
         Setting(
+            "GENRE_ASSETS_EMR_PRICES",
+            "",
+            "USD/hour per instance type as JSON for cost metadata (default: us-east-1 list prices)",
+        ),
+        Setting(
             "GENRE_ASSETS_EMR_COLUMNAR_CACHE",
             "0",
-            "1: ratings as Parquet in the lake (Presto CTAS)",
+            "1: ratings as Parquet in the lake (Hive DDL, then a Presto INSERT)",
         ),
     )
 }

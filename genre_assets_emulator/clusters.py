@@ -43,11 +43,67 @@ def live_clusters() -> list[tuple[str, str, Any]]:
     return found
 
 
+def presto_hive_properties(configurations: list[dict[str, Any]]) -> dict[str, str]:
+    """The properties of the `presto-connector-hive` classification RunJobFlow was given."""
+    for configuration in configurations or []:
+        if configuration.get("Classification") == "presto-connector-hive":
+            return {str(k): str(v) for k, v in (configuration.get("Properties") or {}).items()}
+    return {}
+
+
 def normalization_factor(instance_type: str) -> float:
     """EMR's normalised instance hours per hour for an instance size (m5.xlarge: 8)."""
     size = instance_type.rsplit(".", 1)[-1]
     multiple = re.fullmatch(r"(\d+)xlarge", size)
     return 8 * int(multiple.group(1)) if multiple else _NORMALIZATION.get(size, 8)
+
+
+class FleetInstance:
+    """One EC2 instance of an instance fleet, as ListInstances describes it (moto 5.2 creates
+    instances only for instance groups, so the emulator adds those of the fleets it plays)."""
+
+    def __init__(self, cluster_id: str, fleet_id: str, number: int, kind: str, market: str) -> None:
+        self.id = f"ci-{cluster_id[2:]}{number:02d}"
+        self.ec2_instance_id = f"i-{cluster_id[2:].lower()}{number:02d}"
+        self.instance_fleet_id = fleet_id
+        self.instance_group_id = ""
+        self.instance_type = kind
+        self.market = market
+        self.public_dns_name = self.private_dns_name = f"ip-10-0-0-{number + 10}.ec2.internal"
+        self.public_ip_address = self.private_ip_address = f"10.0.0.{number + 10}"
+        self.ebs_volumes: list[dict[str, str]] = []
+        self.state = "AWAITING_FULFILLMENT"
+        self.creation_date_time = utcnow()
+        self.ready_date_time: Any = None
+        self.end_date_time: Any = None
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return {
+            "State": self.state,
+            "StateChangeReason": {},
+            "Timeline": {
+                "CreationDateTime": self.creation_date_time,
+                "ReadyDateTime": self.ready_date_time,
+                "EndDateTime": self.end_date_time,
+            },
+        }
+
+
+def fleet_instances(cluster_id: str, fleets: list[dict[str, Any]]) -> list[FleetInstance]:
+    """The instances a fleet request gets: on-demand units, then spot units, each of the first
+    instance type the fleet lists (one unit per instance, the default WeightedCapacity)."""
+    instances: list[FleetInstance] = []
+    for number, fleet in enumerate(fleets):
+        kind = (fleet.get("InstanceTypeConfigs") or [{}])[0].get("InstanceType", "m5.xlarge")
+        fleet_id = f"if-{cluster_id[2:]}{number}"
+        for market, key in (
+            ("ON_DEMAND", "TargetOnDemandCapacity"),
+            ("SPOT", "TargetSpotCapacity"),
+        ):
+            for _ in range(int(fleet.get(key, 0))):
+                instances.append(FleetInstance(cluster_id, fleet_id, len(instances), kind, market))
+    return instances
 
 
 class ClusterWorker(threading.Thread):
@@ -80,6 +136,7 @@ class ClusterWorker(threading.Thread):
             # Before RunJobFlow's answer leaves the server: a new cluster is never seen WAITING.
             self._queued_steps()
             self._set_state("STARTING")
+            self.cluster.ec2_instances.extend(fleet_instances(cluster.id, fleets(cluster.id)))
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -134,6 +191,7 @@ class ClusterWorker(threading.Thread):
             if not self._hold(state, self.start_seconds / 2):
                 return self._after_termination()
         self.cluster.ready_datetime = utcnow()
+        self._set_instances("RUNNING", ready=True)
         had_steps = False
         while not self.stopping.is_set():
             if self.terminated or not self._still_in_moto():
@@ -211,9 +269,19 @@ class ClusterWorker(threading.Thread):
             self.cluster.state = state
         self._after_termination()
 
+    def _set_instances(self, state: str, *, ready: bool = False, ended: bool = False) -> None:
+        for instance in self.cluster.ec2_instances:
+            if isinstance(instance, FleetInstance) and instance.end_date_time is None:
+                instance.state = state
+                if ready:
+                    instance.ready_date_time = utcnow()
+                if ended:
+                    instance.end_date_time = utcnow()
+
     def _after_termination(self) -> None:
-        """What EMR does to a terminated cluster's remaining steps."""
+        """What EMR does to a terminated cluster's remaining steps and instances."""
         self.context.cancelled.set()
+        self._set_instances("TERMINATED", ended=True)
         if self.cluster.state not in DEAD_STATES:
             # moto's AddJobFlowSteps sets RUNNING even on a terminated cluster.
             self.cluster.state = "TERMINATED"
@@ -324,6 +392,7 @@ class ClusterWatcher:
             region=region,
             bin_dir=self.bin_dir,
             cancelled=threading.Event(),
+            presto_hive_properties=presto_hive_properties(cluster.configurations),
         )
         worker = ClusterWorker(
             cluster,

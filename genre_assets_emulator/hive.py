@@ -20,8 +20,15 @@ import sqlglot
 from botocore.exceptions import ClientError
 from sqlglot import exp
 
+from genre_assets.domain.schema import (
+    LAZY_SIMPLE_SERDE,
+    PARQUET_INPUT,
+    PARQUET_OUTPUT,
+    TEXT_INPUT,
+    TEXT_OUTPUT,
+)
 from genre_assets.resources.aws.glue_catalog import is_not_found
-from genre_assets.resources.aws.glue_tables import LAZY_SIMPLE_SERDE, TableShape
+from genre_assets.resources.aws.glue_tables import TableShape
 from genre_assets_emulator.tables import table_input
 
 # ROW FORMAT DELIMITED clause -> the SerDe parameters Hive records for it.
@@ -126,13 +133,20 @@ def _create(statement: exp.Create, session: HiveSession) -> None:
 def _create_database(statement: exp.Create, session: HiveSession) -> None:
     name = statement.this.name.lower()
     description = ""
+    # Hive's Glue client gives a database without LOCATION the warehouse path of the cluster,
+    # hive.metastore.warehouse.dir, which is HDFS on EMR (docs/aws-fidelity.md).
+    location = f"{CLUSTER_WAREHOUSE}/{name}.db"
     for prop in _properties(statement):
         if isinstance(prop, exp.SchemaCommentProperty):
             description = prop.this.name
+        elif isinstance(prop, exp.LocationProperty):
+            location = prop.this.name
         else:
             raise HiveError(f"unsupported database property {prop.sql(dialect='hive')!r}")
     try:
-        session.glue.create_database(DatabaseInput={"Name": name, "Description": description})
+        session.glue.create_database(
+            DatabaseInput={"Name": name, "Description": description, "LocationUri": location}
+        )
     except ClientError as error:
         if _code(error) != "AlreadyExistsException":
             raise
@@ -200,6 +214,7 @@ def _table_input(name: str, schema: exp.Schema, properties: list[exp.Expression]
         comments.append(comment.this.name if comment else None)
 
     location = serde = description = None
+    formats: tuple[str, str] | None = None
     serde_parameters: dict[str, str] = {}
     table_properties: dict[str, str] = {}
     for prop in properties:
@@ -211,13 +226,24 @@ def _table_input(name: str, schema: exp.Schema, properties: list[exp.Expression]
             serde = prop.this.name
             extra = prop.args.get("serde_properties")
             serde_parameters = _key_values(extra.expressions if extra else [])
+            # Hive records serialization.format=1 when a SERDE clause leaves it out (seen with
+            # Hive's own DDL code in genre_assets_tests/hive/).
+            serde_parameters.setdefault("serialization.format", "1")
         elif isinstance(prop, exp.RowFormatDelimitedProperty):
             serde = LAZY_SIMPLE_SERDE
             serde_parameters = _delimited_parameters(prop)
+        elif isinstance(prop, exp.FileFormatProperty) and isinstance(
+            prop.this, exp.InputOutputFormat
+        ):
+            formats = (
+                prop.this.args["input_format"].name,
+                prop.this.args["output_format"].name,
+            )
         elif isinstance(prop, exp.FileFormatProperty):
             file_format = prop.this.name.upper()
-            if file_format != "TEXTFILE":
-                raise HiveError(f"STORED AS {file_format} is not emulated (only TEXTFILE)")
+            if file_format not in _STORED_AS:
+                raise HiveError(f"STORED AS {file_format} is not emulated")
+            formats = _STORED_AS[file_format]
         elif type(prop) is exp.Property:
             # The only bare key = value properties at this level are TBLPROPERTIES.
             table_properties.update(_key_values([prop]))
@@ -235,11 +261,24 @@ def _table_input(name: str, schema: exp.Schema, properties: list[exp.Expression]
         serde_parameters=tuple(sorted(serde_parameters.items())),
     )
     result = table_input(name, shape, description or "")
+    if formats:
+        descriptor = result["StorageDescriptor"]
+        descriptor["InputFormat"], descriptor["OutputFormat"] = formats
     result["Parameters"].update(table_properties)
     for entry, comment in zip(result["StorageDescriptor"]["Columns"], comments, strict=True):
         if comment is not None:
             entry["Comment"] = comment
     return result
+
+
+# hive.metastore.warehouse.dir on an EMR master: HDFS on the cluster itself.
+CLUSTER_WAREHOUSE = "hdfs://ip-10-0-0-1.ec2.internal:8020/user/hive/warehouse"
+
+# STORED AS <format> -> the input and output format classes Hive records for it.
+_STORED_AS = {
+    "TEXTFILE": (TEXT_INPUT, TEXT_OUTPUT),
+    "PARQUET": (PARQUET_INPUT, PARQUET_OUTPUT),
+}
 
 
 def _delimited_parameters(prop: exp.RowFormatDelimitedProperty) -> dict[str, str]:

@@ -1,33 +1,66 @@
-"""WSGI middleware in front of moto: a log of API calls and the EMR calls moto lacks.
+"""WSGI middleware in front of moto: a log of API calls, IAM, and the EMR calls moto lacks.
 
 The log names each request's service, operation and caller (the pipeline, the emulator itself,
-the `aws` CLI or the emulated presto-cli, told apart by User-Agent), so tests and
-`emulate-aws` can report how many AWS calls a run made. moto 5.2 does not implement
+the `aws` CLI or the emulated presto-cli, a test's own clients, told apart by User-Agent), so
+tests and `emulate-aws` can report how many AWS calls a run made. moto 5.2 does not implement
 `ListInstanceFleets` (the engine's cost metadata calls it; an unimplemented call is a 500 that
 botocore retries for seconds), and it ignores the fleets of RunJobFlow: the middleware keeps
 each cluster's requested fleets and answers ListInstanceFleets from them.
+
+Given a policy (the shipped `deploy/iam-policy.json`, filled in), every call of the `pipeline`
+caller is authorized first (`iam.authorize`: the call's own action and every permission AWS
+checks beyond it) and a denied call gets AWS's answer instead of moto's: HTTP 400
+`AccessDeniedException` from the JSON services (EMR, Glue), HTTP 403 `AccessDenied` from S3;
+`denials()` lists them. The other callers are not checked: on AWS the cluster's own calls (the
+`aws` CLI and presto-cli inside steps) run under the EC2 instance profile's role, which the
+emulator does not model, and the emulator's and the tests' own calls stand for the operator who
+sets the lake up.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import threading
+import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from genre_assets_emulator import emr_rules, iam
 
 _JSON_TARGET = re.compile(r"^[A-Za-z0-9_]+\.([A-Za-z0-9]+)$")
-_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/([^/]+)/")
+# A test's own boto3 clients add this to their User-Agent: they set the lake up (or look at it)
+# as its operator, not as the pipeline, so the pipeline's policy is not theirs.
+HARNESS_USER_AGENT = "genre-assets-harness"
+# Who the pipeline is in AccessDenied messages (AWS names the caller's assumed-role session).
+PIPELINE_ROLE = "genre-assets-pipeline"
+PIPELINE_SESSION = "emulated-run"
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ApiCall:
     service: str
     operation: str
-    caller: str  # pipeline | emulator | aws-cli | presto-cli
+    caller: str  # pipeline | emulator | aws-cli | presto-cli | harness
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A call the policy refused: what it needed, on what, and why."""
+
+    service: str
+    operation: str
+    action: str
+    resource: str
+    reason: str
 
 
 def caller_of(user_agent: str) -> str:
@@ -35,6 +68,8 @@ def caller_of(user_agent: str) -> str:
         return "presto-cli"
     if "genre-assets-emulator" in user_agent:
         return "emulator"
+    if HARNESS_USER_AGENT in user_agent:
+        return "harness"
     if "aws-cli/" in user_agent:
         return "aws-cli"
     return "pipeline"
@@ -79,13 +114,30 @@ class EmulatorMiddleware:
         app: Callable[..., Iterable[bytes]],
         on_new_cluster: Callable[[str], None] = lambda cluster_id: None,
         on_steps_added: Callable[[str], None] = lambda cluster_id: None,
+        *,
+        policy: list[iam.Statement] | None = None,
+        account: str = "123456789012",
+        cluster_tags: Callable[[str, str], Mapping[str, str] | None] = lambda region, cid: None,
+        step_concurrency: Callable[[str, str], int] = lambda region, cid: 1,
     ) -> None:
+        """`policy`: the statements to enforce on the pipeline's calls (None: no IAM check);
+        `cluster_tags(region, cluster_id)`: an existing cluster's tags (None if there is none)."""
         self._app = app
         self._on_new_cluster = on_new_cluster
         self._on_steps_added = on_steps_added
+        self._policy = policy
+        self._account = account
+        self._cluster_tags = cluster_tags
+        self._step_concurrency = step_concurrency
         self._lock = threading.Lock()
         self._calls: list[ApiCall] = []
+        self._denials: list[Denial] = []
+        self._invalid: list[str] = []
         self._fleets: dict[str, list[dict[str, Any]]] = {}
+
+    @property
+    def enforces_iam(self) -> bool:
+        return self._policy is not None
 
     # -- the log ---------------------------------------------------------------------------
     def calls(self) -> list[ApiCall]:
@@ -105,9 +157,20 @@ class EmulatorMiddleware:
         with self._lock:
             return list(self._fleets.get(cluster_id, []))
 
+    def denials(self) -> list[Denial]:
+        """The pipeline's calls the policy refused, oldest first."""
+        with self._lock:
+            return list(self._denials)
+
+    def invalid_requests(self) -> list[str]:
+        """EMR requests refused as EMR would refuse them ("Operation: reason"), oldest first."""
+        with self._lock:
+            return list(self._invalid)
+
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
+            self._denials.clear()
 
     # -- WSGI ------------------------------------------------------------------------------
     def __call__(
@@ -117,8 +180,8 @@ class EmulatorMiddleware:
             k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
         }
         target = headers.get("x-amz-target", "")
-        match = _SERVICE.search(headers.get("authorization", ""))
-        service = match.group(1) if match else "unknown"
+        match = _SCOPE.search(headers.get("authorization", ""))
+        region, service = (match.group(1), match.group(2)) if match else ("", "unknown")
         json_op = _JSON_TARGET.match(target)
         if json_op:
             operation = json_op.group(1)
@@ -131,19 +194,82 @@ class EmulatorMiddleware:
             )
         else:
             operation = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-        if not environ.get("PATH_INFO", "").startswith("/moto-api"):
-            with self._lock:
-                self._calls.append(
-                    ApiCall(service, operation, caller_of(headers.get("user-agent", "")))
-                )
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return self._app(environ, start_response)
+        caller = caller_of(headers.get("user-agent", ""))
+        with self._lock:
+            self._calls.append(ApiCall(service, operation, caller))
 
+        if caller == "pipeline" and self._policy is not None:
+            denied = self._authorize(environ, headers, service, operation, region)
+            if denied is not None:
+                return _access_denied(environ, start_response, service, denied, self._account)
         if service == "elasticmapreduce" and operation == "ListInstanceFleets":
             return self._list_instance_fleets(environ, start_response)
+        if service == "elasticmapreduce" and operation in ("RunJobFlow", "AddJobFlowSteps"):
+            # EMR validates these requests for every caller; moto does not (emr_rules).
+            try:
+                request = json.loads(_read_body(environ) or b"{}")
+                if operation == "RunJobFlow":
+                    emr_rules.check_run_job_flow(request)
+                else:
+                    level = self._step_concurrency(region, str(request.get("JobFlowId", "")))
+                    emr_rules.check_action_on_failure(list(request.get("Steps") or []), level)
+            except emr_rules.InvalidRequest as error:
+                with self._lock:
+                    self._invalid.append(f"{operation}: {error}")
+                _log.warning("EMR refused %s: %s", operation, error)
+                return _json_response(
+                    start_response,
+                    "400 Bad Request",
+                    {"__type": "ValidationException", "Message": str(error)},
+                )
+            except ValueError:
+                pass  # moto answers a body that is not JSON itself
         if service == "elasticmapreduce" and operation == "RunJobFlow":
             return self._run_job_flow(environ, start_response)
         if service == "elasticmapreduce" and operation == "AddJobFlowSteps":
             return self._add_job_flow_steps(environ, start_response)
         return self._app(environ, start_response)
+
+    # -- IAM -------------------------------------------------------------------------------------
+    def _authorize(
+        self,
+        environ: dict[str, Any],
+        headers: dict[str, str],
+        service: str,
+        operation: str,
+        region: str,
+    ) -> iam.Decision | None:
+        """None when the policy allows the call, else the denying decision (also recorded)."""
+        assert self._policy is not None
+        if service == "s3":
+            params = s3_params(
+                environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), headers
+            )
+        else:
+            try:
+                params = json.loads(_read_body(environ) or b"{}")
+            except ValueError:
+                params = {}
+            if not isinstance(params, dict):
+                params = {}
+        decision = iam.authorize(
+            self._policy,
+            service,
+            operation,
+            params,
+            account=self._account,
+            region=region,
+            cluster_tags_lookup=lambda cluster_id: self._cluster_tags(region, cluster_id),
+        )
+        if decision.allowed:
+            return None
+        denial = Denial(service, operation, decision.action, decision.resource, decision.reason)
+        with self._lock:
+            self._denials.append(denial)
+        _log.warning("IAM denied the pipeline's %s:%s: %s", service, operation, decision.reason)
+        return decision
 
     def _add_job_flow_steps(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -226,6 +352,88 @@ def _fleet_description(cluster_id: str, number: int, fleet: dict[str, Any]) -> d
             for c in fleet.get("InstanceTypeConfigs", [])
         ],
     }
+
+
+def s3_params(path: str, query: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The botocore parameters of a path-style S3 request that IAM looks at."""
+    bucket, _, key = path.lstrip("/").partition("/")
+    params: dict[str, Any] = {"Bucket": bucket}
+    if key:
+        params["Key"] = key
+    fields = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    for name, parameter in (
+        ("prefix", "Prefix"),
+        ("delimiter", "Delimiter"),
+        ("max-keys", "MaxKeys"),
+        ("versionId", "VersionId"),
+    ):
+        if name in fields:
+            params[parameter] = fields[name]
+    for header, parameter in (
+        ("x-amz-tagging", "Tagging"),
+        ("x-amz-acl", "ACL"),
+        ("x-amz-copy-source", "CopySource"),
+    ):
+        if header in headers:
+            params[parameter] = headers[header]
+    for header in headers:
+        if header.startswith("x-amz-grant-"):
+            params["Grant" + header[len("x-amz-grant-") :].title().replace("-", "")] = headers[
+                header
+            ]
+    return params
+
+
+def _access_denied(
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+    service: str,
+    decision: iam.Decision,
+    account: str,
+) -> list[bytes]:
+    """AWS's answer to a call IAM refused, in the service's protocol."""
+    principal = f"arn:aws:sts::{account}:assumed-role/{PIPELINE_ROLE}/{PIPELINE_SESSION}"
+    action = decision.action or f"{service}:*"
+    resource = decision.resource or "*"
+    because = (
+        "with an explicit deny in an identity-based policy"
+        if decision.explicit_deny
+        else f"because no identity-based policy allows the {action} action"
+    )
+    request_id = str(uuid.uuid4())
+    if service == "s3":
+        # S3 quotes the resource; a HEAD answer carries no body.
+        message = (
+            f'User: {principal} is not authorized to perform: {action} on resource: "{resource}" '
+            f"{because}"
+        )
+        data = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
+        ).encode()
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            data = b""
+        start_response(
+            "403 Forbidden",
+            [
+                ("Content-Type", "application/xml"),
+                ("Content-Length", str(len(data))),
+                ("x-amz-request-id", request_id),
+            ],
+        )
+        return [data]
+    message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {because}"
+    payload = json.dumps({"__type": "AccessDeniedException", "Message": message}).encode()
+    start_response(
+        "400 Bad Request",
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Length", str(len(payload))),
+            ("x-amzn-RequestId", request_id),
+        ],
+    )
+    return [payload]
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -1,27 +1,37 @@
-"""The `presto-cli` of the emulated EMR master: Presto over Glue and S3, played by DuckDB.
+"""The `presto-cli` of the emulated EMR master: PrestoDB over Glue and S3, played by DuckDB.
 
-`presto-cli --catalog hive --schema DB --output-format TSV --file F` (or `--execute SQL`) looks up
-every table the query reads in the (emulated) Glue catalog, downloads the files under each
-table's S3 Location, defines DuckDB views with the template the local engine uses
-(`rendering.duckdb_create_view`), transpiles the query with `rendering.presto_to_duckdb` and prints
-the result as presto-cli's TsvPrinter does. So the AWS deployment's exports are byte-for-byte the
-local deployment's. A failing query prints `Query <id> failed: <reason>` on stderr and exits 1.
+`presto-cli --catalog hive --schema DB --output-format TSV --file F` (or `--execute SQL`) behaves
+as the real console does where the pipeline depends on it (sources in docs/aws-fidelity.md):
 
-One DDL statement is emulated, the EMR columnar cache's `CREATE TABLE ... WITH (format = 'PARQUET',
-external_location = ...) AS SELECT`: the rows are written as a Parquet file at the location and
-the table is registered in Glue as Presto registers it; Parquet tables are then read like any other.
+- the input is split into statements the way PrestoDB's `StatementSplitter` does: only statements
+  ended by `;` (outside strings, quoted names and comments) run, `--execute` gets a `;` appended,
+  and a non-empty unterminated rest prints `Non-terminated statement: ...` and exits 1;
+- every table a statement reads is looked up in the (emulated) Glue catalog and its files under
+  the table's S3 Location are read as Hive's serdes read them (`hive_serde`: line records,
+  OpenCSVSerde, LazySimpleSerDe, NULL for values that do not parse), Parquet tables as Parquet;
+- queries are transpiled with `rendering.presto_to_duckdb` and printed as `TsvPrinter` prints;
+- PrestoDB's Hive connector rules: `CREATE TABLE ... WITH (external_location = ...) AS` fails
+  with "External tables cannot be created using CREATE TABLE AS"; `INSERT INTO` an external table
+  needs `hive.non-managed-table-writes-enabled=true` in the cluster's presto-connector-hive
+  configuration (else "Cannot write to non-managed Hive table"), and writes a Parquet file under
+  the table's Location;
+- a failing statement prints `Query <id> failed: <reason>` on stderr and exits 1.
 
-It reaches AWS through boto3's environment (AWS_ENDPOINT_URL, credentials, region): the shell
-step's environment points it at the emulator.
+It reaches AWS through boto3's environment (AWS_ENDPOINT_URL, credentials, region) and reads the
+cluster's Presto catalog properties from PRESTO_HIVE_PROPERTIES_ENV: the shell step's environment
+sets both.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +43,19 @@ from botocore.exceptions import ClientError
 from sqlglot import exp
 
 from genre_assets import rendering
+from genre_assets.domain.schema import PARQUET_SERDE
 from genre_assets.errors import InputError
-from genre_assets.rendering import presto_to_duckdb, validate_identifier
+from genre_assets.rendering import identifier, presto_to_duckdb, validate_identifier
 from genre_assets.resources.aws.glue_catalog import is_not_found
-from genre_assets.resources.aws.glue_tables import PARQUET_SERDE, TableShape
 from genre_assets.resources.local.duckdb_engine import describe_duckdb_error
-from genre_assets_emulator.tables import UnreadableTable, table_input, table_spec
+from genre_assets_emulator import hive_serde
+from genre_assets_emulator.s3 import split_s3_uri
 from genre_assets_emulator.tsv_printer import format_row
 
 USER_AGENT = "genre-assets-emulator/presto-cli"
 OUTPUT_FORMATS = ("TSV", "TSV_HEADER")
+# The presto-connector-hive properties of the cluster the step runs on (set by the emulator).
+PRESTO_HIVE_PROPERTIES_ENV = "GENRE_ASSETS_EMULATOR_PRESTO_HIVE_PROPERTIES"
 
 
 class QueryError(Exception):
@@ -74,14 +87,15 @@ def referenced_tables(sql: str, catalog: str, schema: str | None) -> list[tuple[
     return found
 
 
-def download_table_files(s3: Any, location: str, folder: Path) -> None:
+def download_table_files(s3: Any, location: str, folder: Path) -> list[Path]:
     """Every data file directly under `location`, as Presto's Hive connector lists them."""
-    if not location.startswith("s3://"):
-        raise QueryError(f"table location {location!r} is not in S3")
-    bucket, _, prefix = location[len("s3://") :].partition("/")
+    try:
+        bucket, prefix = split_s3_uri(location)
+    except ValueError as error:
+        raise QueryError(str(error)) from None
     prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
     folder.mkdir(parents=True, exist_ok=True)
-    count = 0
+    files: list[Path] = []
     for page in s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=prefix, Delimiter="/"
     ):
@@ -90,10 +104,61 @@ def download_table_files(s3: Any, location: str, folder: Path) -> None:
             # Hive and Presto skip hidden files (leading '_' or '.'), e.g. _SUCCESS.
             if name and not name.startswith(("_", ".")):
                 s3.download_file(bucket, item["Key"], str(folder / name))
-                count += 1
-    if count == 0:
-        # An empty location is an empty table for Presto; DuckDB needs a file to read.
-        (folder / "empty").write_bytes(b"")
+                files.append(folder / name)
+    return files
+
+
+def _chunks(text: str) -> Iterator[tuple[str, str]]:
+    """(kind, text) pieces of SQL: "string" (a literal or quoted name), "comment", ";" or "code"."""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in ("'", '"'):
+            end = i + 1
+            while end < len(text):
+                if text[end] == c:
+                    if text[end + 1 : end + 2] == c:  # a doubled quote stays inside
+                        end += 2
+                        continue
+                    break
+                end += 1
+            yield "string", text[i : end + 1]
+            i = end + 1
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            yield "comment", text[i:end]
+            i = end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = len(text) if end < 0 else end + 2
+            yield "comment", text[i:end]
+            i = end
+        elif c == ";":
+            yield ";", c
+            i += 1
+        else:
+            yield "code", c
+            i += 1
+
+
+def split_statements(text: str) -> tuple[list[str], str]:
+    """(complete statements, the unterminated rest) as PrestoDB's StatementSplitter finds them:
+    `;` ends a statement only outside string literals, quoted identifiers and comments."""
+    statements: list[str] = []
+    current: list[str] = []
+    for kind, chunk in _chunks(text):
+        if kind == ";":
+            statements.append("".join(current).strip())
+            current = []
+        else:
+            current.append(chunk)
+    return statements, "".join(current).strip()
+
+
+def is_empty_statement(statement: str) -> bool:
+    """Nothing but white space and comments: the console skips such a statement."""
+    return all(kind == "comment" or not chunk.strip() for kind, chunk in _chunks(statement))
 
 
 def run_query(
@@ -105,18 +170,22 @@ def run_query(
     glue: Any,
     s3: Any,
     workdir: Path,
+    hive_properties: dict[str, str] | None = None,
 ) -> str:
-    """The query's output as presto-cli prints it; raises QueryError when it fails."""
+    """The output of one statement as presto-cli prints it; raises QueryError when it fails."""
     try:
         validate_identifier(catalog, "catalog")
         if schema:
             validate_identifier(schema, "schema")
     except InputError as error:
         raise QueryError(str(error)) from None
-    ctas = _ctas(sql)
-    tables = referenced_tables(
-        ctas.expression.sql(dialect="presto") if ctas else sql, catalog, schema
+    statement = _parse_one(sql)
+    if isinstance(statement, exp.Create):
+        return _create_table_as(statement)
+    source_sql = (
+        statement.expression.sql(dialect="presto") if isinstance(statement, exp.Insert) else sql
     )
+    tables = referenced_tables(source_sql, catalog, schema)
     con = duckdb.connect(":memory:")
     folders: dict[str, str] = {}
     try:
@@ -126,18 +195,16 @@ def run_query(
             glue_table = _glue_table(glue, catalog, database, name)
             location = glue_table.get("StorageDescriptor", {}).get("Location", "")
             folder = workdir / database / name
-            download_table_files(s3, location, folder)
+            files = download_table_files(s3, location, folder)
             folders[f"{folder}/"] = location.rstrip("/") + "/"
-            try:
-                spec = table_spec(glue_table)
-            except UnreadableTable as error:
-                raise QueryError(str(error)) from None
             con.execute(rendering.duckdb_create_schema(database))
-            con.execute(rendering.duckdb_create_view(database, spec, f"{folder}/*", location))
+            _define_table(con, database, name, glue_table, files, folder)
         if schema:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; USE {catalog}.{schema}")
-        if ctas:
-            return _create_table_as(con, ctas, catalog, schema, glue, s3, workdir)
+        if isinstance(statement, exp.Insert):
+            return _insert(
+                con, statement, catalog, schema, glue, s3, workdir, hive_properties or {}
+            )
         return _execute(con, presto_to_duckdb(sql), output_format)
     except duckdb.Error as error:
         raise QueryError(_describe(error, folders)) from None
@@ -147,85 +214,140 @@ def run_query(
         con.close()
 
 
-def _ctas(sql: str) -> exp.Create | None:
-    """The statement when `sql` is one CREATE TABLE ... AS SELECT (the only DDL emulated)."""
+def _parse_one(sql: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read="presto") if s is not None]
-    except sqlglot.errors.SqlglotError:
-        return None  # referenced_tables reports the syntax error with its position
-    creates = [s for s in statements if isinstance(s, exp.Create)]
-    if not creates:
-        return None
-    if len(statements) != 1 or not isinstance(creates[0].expression, exp.Query):
-        raise QueryError("only a single CREATE TABLE ... AS SELECT statement is emulated")
-    return creates[0]
+    except sqlglot.errors.SqlglotError as error:  # ParseError, or TokenError (e.g. an open quote)
+        first = (getattr(error, "errors", None) or [{}])[0]
+        where = f"line {first['line']}:{first['col']}: " if "line" in first else ""
+        raise QueryError(f"{where}{first.get('description') or error}") from None
+    if len(statements) != 1:
+        raise QueryError(f"expected one statement, got {len(statements)}")
+    statement = statements[0]
+    if not isinstance(statement, exp.Query | exp.Insert | exp.Create):
+        raise QueryError(f"{statement.key.upper()} statements are not emulated")
+    return statement
 
 
-# DuckDB result types -> the Hive types Presto records in the metastore.
-_HIVE_TYPES = {"BIGINT": "bigint", "INTEGER": "int", "DOUBLE": "double", "VARCHAR": "string"}
+def _create_table_as(statement: exp.Create) -> str:
+    """PrestoDB's Hive connector refuses CTAS into an external location (HiveMetadata
+    .beginCreateTable); the pipeline never creates managed tables, so nothing else is emulated."""
+    properties = statement.args.get("properties")
+    names = [p.name.lower() for p in (properties.expressions if properties else [])]
+    if isinstance(statement.expression, exp.Query) and "external_location" in names:
+        raise QueryError("External tables cannot be created using CREATE TABLE AS")
+    raise QueryError("only INSERT INTO and queries are emulated, not CREATE TABLE")
 
 
-def _create_table_as(
+def _define_table(
     con: duckdb.DuckDBPyConnection,
-    statement: exp.Create,
+    database: str,
+    name: str,
+    glue_table: dict[str, Any],
+    files: list[Path],
+    folder: Path,
+) -> None:
+    """The table as DuckDB sees it: Parquet read as is, text files through the Hive serde model."""
+    descriptor = glue_table.get("StorageDescriptor", {})
+    serde_info = descriptor.get("SerdeInfo", {})
+    serde = serde_info.get("SerializationLibrary", "")
+    columns = [(c["Name"].lower(), c["Type"].lower()) for c in descriptor.get("Columns", [])]
+    target = f"{identifier(database, 'duckdb')}.{identifier(name, 'duckdb')}"
+    if serde == PARQUET_SERDE:
+        paths = [str(f) for f in files] or None
+        source = f"read_parquet({[*paths]!r})" if paths else _empty_select(columns)
+        con.execute(f"CREATE VIEW {target} AS SELECT * FROM {source}")
+        return
+    try:
+        header = int(glue_table.get("Parameters", {}).get("skip.header.line.count", "0"))
+        rows: list[tuple[object, ...]] = []
+        for path in files:
+            rows.extend(
+                hive_serde.read_rows(
+                    path.read_bytes(),
+                    serde=serde,
+                    parameters=serde_info.get("Parameters", {}),
+                    column_types=[t for _, t in columns],
+                    skip_header_lines=header,
+                )
+            )
+        duckdb_types = [_duckdb_type(serde, t) for _, t in columns]
+    except ValueError as error:
+        raise QueryError(f"table {database}.{name}: {error}") from None
+    normalized = folder / "_rows.csv"
+    with normalized.open("w", encoding="utf-8", newline="") as out:
+        for row in rows:
+            out.write(",".join(_csv_field(v) for v in row) + "\n")
+    spec = ", ".join(f"{rendering.string_literal(n, 'duckdb')}: 'VARCHAR'" for n, _ in columns)
+    casts = ", ".join(
+        f"CAST({identifier(n, 'duckdb')} AS {t}) AS {identifier(n, 'duckdb')}"
+        for (n, _), t in zip(columns, duckdb_types, strict=True)
+    )
+    con.execute(
+        f"CREATE TABLE {target} AS SELECT {casts} FROM read_csv("
+        f"{rendering.string_literal(str(normalized), 'duckdb')}, header = false, "
+        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+        f"allow_quoted_nulls = false, columns = {{{spec}}})"
+    )
+
+
+def _duckdb_type(serde: str, hive_type: str) -> str:
+    if serde.endswith("OpenCSVSerde") or hive_type == "string":
+        return "VARCHAR"  # OpenCSVSerde exposes every column as a string
+    if hive_type.startswith("decimal"):
+        return hive_type.upper()
+    mapped = {"bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE"}.get(hive_type)
+    if mapped is None:
+        raise ValueError(f"type {hive_type} is not emulated")
+    return mapped
+
+
+def _csv_field(value: object) -> str:
+    if value is None:
+        return ""  # unquoted empty: NULL
+    text = repr(value) if isinstance(value, float) else str(value)
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _empty_select(columns: list[tuple[str, str]]) -> str:
+    return (
+        "(SELECT "
+        + ", ".join(f"NULL AS {identifier(n, 'duckdb')}" for n, _ in columns)
+        + " LIMIT 0)"
+    )
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    statement: exp.Insert,
     catalog: str,
     schema: str | None,
     glue: Any,
     s3: Any,
     workdir: Path,
+    hive_properties: dict[str, str],
 ) -> str:
-    """Presto's CTAS with format = 'PARQUET' and an external_location: the query's rows are
-    written as one Parquet file there and the table is registered in Glue as Presto would."""
-    target = statement.this
+    """INSERT INTO an external Parquet table, as PrestoDB's Hive connector does it."""
+    target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
     database = (target.db or schema or "").lower()
     name = target.name.lower()
-    options: dict[str, str] = {}
-    for prop in (statement.args.get("properties") or exp.Properties()).expressions:
-        if isinstance(prop, exp.FileFormatProperty):
-            options["format"] = prop.this.name
-        elif type(prop) is exp.Property:
-            options[prop.name.lower()] = prop.args["value"].name
-    if options.get("format", "").upper() != "PARQUET" or "external_location" not in options:
-        raise QueryError(
-            "the emulator runs CREATE TABLE AS only WITH (format = 'PARQUET', external_location = ...)"
-        )
-    location = options["external_location"]
-    if _exists(glue, database, name):
-        raise QueryError(f"line 1:1: Table '{catalog}.{database}.{name}' already exists")
-    bucket, _, prefix = (
-        location[len("s3://") :].partition("/") if location.startswith("s3://") else ("", "", "")
-    )
-    if not bucket:
-        raise QueryError(f"External location must be in S3: {location}")
-    prefix = prefix.rstrip("/") + "/"
-    if s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0):
-        raise QueryError(
-            f"Target directory for table '{database}.{name}' already exists: {location}"
-        )
+    glue_table = _glue_table(glue, catalog, database, name)
+    if glue_table.get("TableType") != "MANAGED_TABLE" and (
+        hive_properties.get("hive.non-managed-table-writes-enabled", "false").lower() != "true"
+    ):
+        # HiveWriteUtils.checkTableIsWritable (docs/aws-fidelity.md).
+        raise QueryError("Cannot write to non-managed Hive table")
+    descriptor = glue_table.get("StorageDescriptor", {})
+    if descriptor.get("SerdeInfo", {}).get("SerializationLibrary") != PARQUET_SERDE:
+        raise QueryError("the emulator writes only Parquet tables")
     select = presto_to_duckdb(statement.expression.sql(dialect="presto"))
-    columns = []
-    for column_name, duckdb_type, *_ in con.execute(f"DESCRIBE {select}").fetchall():
-        if duckdb_type not in _HIVE_TYPES:
-            raise QueryError(f"column {column_name}: type {duckdb_type} is not emulated for CTAS")
-        columns.append((column_name, _HIVE_TYPES[duckdb_type]))
-    local = workdir / "ctas.parquet"
+    local = workdir / "insert.parquet"
     rows = con.execute(f"COPY ({select}) TO '{local}' (FORMAT parquet)").fetchall()[0][0]
+    bucket, prefix = split_s3_uri(descriptor.get("Location", ""))
+    prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
     s3.upload_file(str(local), bucket, f"{prefix}{_query_id()}_{uuid.uuid4().hex[:8]}")
-    shape = TableShape(
-        location=location, columns=tuple(columns), serde=PARQUET_SERDE, skip_header=False
-    )
-    glue.create_table(DatabaseName=database, TableInput=table_input(name, shape))
-    return f"{rows}\n"
-
-
-def _exists(glue: Any, database: str, name: str) -> bool:
-    try:
-        glue.get_table(DatabaseName=database, Name=name)
-    except ClientError as error:
-        if is_not_found(error):
-            return False
-        raise
-    return True
+    print(f"INSERT: {rows} row{'s' if rows != 1 else ''}", file=sys.stderr)
+    return ""
 
 
 def _glue_table(glue: Any, catalog: str, database: str, name: str) -> dict[str, Any]:
@@ -286,28 +408,38 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    sql = Path(args.file).read_text(encoding="utf-8") if args.file else args.execute
+    # Console.java: the file is read as it is; only --execute gets a terminator appended.
+    sql = Path(args.file).read_text(encoding="utf-8") if args.file else args.execute + ";"
+    statements, partial = split_statements(sql)
+    hive_properties = json.loads(os.environ.get(PRESTO_HIVE_PROPERTIES_ENV) or "{}")
     session = boto3.session.Session()
     # The master always has a region; a bare `--execute` without tables must not need one.
     session = boto3.session.Session(region_name=session.region_name or "us-east-1")
     config = Config(user_agent_extra=USER_AGENT, retries={"max_attempts": 3, "mode": "standard"})
     glue, s3 = session.client("glue", config=config), session.client("s3", config=config)
-    with tempfile.TemporaryDirectory(prefix="presto-cli-") as workdir:
-        try:
-            text = run_query(
-                sql,
-                catalog=args.catalog.lower(),
-                schema=args.schema.lower() if args.schema else None,
-                output_format=args.output_format.upper(),
-                glue=glue,
-                s3=s3,
-                workdir=Path(workdir),
-            )
-        except QueryError as error:
-            print(f"Query {_query_id()} failed: {error}", file=sys.stderr)
-            return 1
-    sys.stdout.buffer.write(text.encode("utf-8"))
-    sys.stdout.flush()
+    for number, statement in enumerate(statements):
+        if is_empty_statement(statement):
+            continue
+        with tempfile.TemporaryDirectory(prefix="presto-cli-") as workdir:
+            try:
+                text = run_query(
+                    statement,
+                    catalog=args.catalog.lower(),
+                    schema=args.schema.lower() if args.schema else None,
+                    output_format=args.output_format.upper(),
+                    glue=glue,
+                    s3=s3,
+                    workdir=Path(workdir) / str(number),
+                    hive_properties=hive_properties,
+                )
+            except QueryError as error:
+                print(f"Query {_query_id()} failed: {error}", file=sys.stderr)
+                return 1
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+    if not is_empty_statement(partial):
+        print(f"Non-terminated statement: {partial}", file=sys.stderr)
+        return 1
     return 0
 
 

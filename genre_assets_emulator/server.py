@@ -7,6 +7,11 @@
 moto serves S3, Glue and EMR; the executor (`clusters.py`) gives each EMR cluster a realistic
 lifecycle and runs its steps for real (`steps.py`). Starting resets moto's state, so each
 emulator begins empty; stopping ends the step processes, the workers and the server.
+
+    AwsEmulator(iam_policy=Path("deploy/iam-policy.json"), iam_values={"Bucket": "lake", ...})
+
+enforces that policy on the pipeline's calls (`iam.py`, `middleware.py`): a call it would not
+allow on AWS fails as on AWS. `${Account}` and `${Region}` default to the emulator's own.
 """
 
 from __future__ import annotations
@@ -16,11 +21,15 @@ import shutil
 import socket
 import tempfile
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
+from genre_assets_emulator import iam
 from genre_assets_emulator.clusters import ClusterWatcher
 from genre_assets_emulator.middleware import EmulatorMiddleware
 from genre_assets_emulator.steps import FAKE_CREDENTIALS, make_bin_dir
@@ -39,12 +48,18 @@ class AwsEmulator:
         start_seconds: float = 2.0,
         region: str = DEFAULT_REGION,
         log_requests: bool = False,
+        iam_policy: Path | None = None,
+        iam_values: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.start_seconds = start_seconds
         self.region = region
         self.log_requests = log_requests
+        # moto's account for the fake credentials (and so the account in every ARN).
+        self.account = DEFAULT_ACCOUNT_ID
+        self.iam_policy = iam_policy
+        self.iam_values = {"Account": self.account, "Region": region, **(iam_values or {})}
         self.api: EmulatorMiddleware | None = None
         self._server: ThreadedMotoServer | None = None
         self._watcher: ClusterWatcher | None = None
@@ -67,9 +82,19 @@ class AwsEmulator:
             "AWS_SESSION_TOKEN": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
         }
 
+    @property
+    def enforces_iam(self) -> bool:
+        return self.iam_policy is not None
+
     def start(self) -> AwsEmulator:
         if self._server is not None:
             return self
+        # A policy the emulator cannot fill in or evaluate is an error before anything starts.
+        policy = (
+            iam.load_policy(self.iam_policy, self.iam_values)
+            if self.iam_policy is not None
+            else None
+        )
         _check_port_free(self.host, self.port)
         self._workdir = Path(tempfile.mkdtemp(prefix="genre-assets-emulator-"))
         try:
@@ -98,7 +123,13 @@ class AwsEmulator:
                 fleets=lambda cluster_id: self.api.fleets(cluster_id) if self.api else [],
             )
             self.api = EmulatorMiddleware(
-                wsgi_server.app, on_new_cluster=watcher.adopt, on_steps_added=watcher.queue_steps
+                wsgi_server.app,
+                on_new_cluster=watcher.adopt,
+                on_steps_added=watcher.queue_steps,
+                policy=policy,
+                account=self.account,
+                cluster_tags=self._cluster_tags,
+                step_concurrency=self._step_concurrency,
             )
             wsgi_server.app = self.api
             watcher.start()
@@ -106,6 +137,15 @@ class AwsEmulator:
             self.stop()
             raise
         return self
+
+    def _cluster_tags(self, region: str, cluster_id: str) -> dict[str, str] | None:
+        """An emulated cluster's tags, straight from moto (None: no such cluster)."""
+        cluster = emr_backends[self.account][region or self.region].clusters.get(cluster_id)
+        return None if cluster is None else dict(cluster._tags)
+
+    def _step_concurrency(self, region: str, cluster_id: str) -> int:
+        cluster = emr_backends[self.account][region or self.region].clusters.get(cluster_id)
+        return 1 if cluster is None else int(cluster.step_concurrency_level or 1)
 
     def stop(self) -> None:
         """Stop step processes, workers and the server; safe to call more than once."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import os
 import shlex
 import shutil
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from genre_assets_emulator.hive import HiveError, run_script
+from genre_assets_emulator.presto_cli import PRESTO_HIVE_PROPERTIES_ENV
+from genre_assets_emulator.s3 import split_s3_uri
 
 EMULATOR_USER_AGENT = "genre-assets-emulator"
 FAKE_CREDENTIALS = {
@@ -56,6 +59,8 @@ class StepContext:
     region: str
     bin_dir: Path
     cancelled: threading.Event  # set when the cluster terminates or the emulator stops
+    # The cluster's presto-connector-hive configuration: what the emulated presto-cli allows.
+    presto_hive_properties: dict[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         """A client of the emulator, marked so its calls are not counted as the pipeline's."""
@@ -110,10 +115,10 @@ def _run_hive(args: list[str], ctx: StepContext) -> StepResult:
         uri = args[args.index("-f") + 1]
     except (ValueError, IndexError):
         return _failed(f"hive-script without `-f <script>`: {args}")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
     try:
+        bucket, key = split_s3_uri(uri)
         text = ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-    except (ClientError, BotoCoreError, UnicodeDecodeError) as error:
+    except (ClientError, BotoCoreError, UnicodeDecodeError, ValueError) as error:
         return _failed(f"cannot read the Hive script {uri}: {error}")
     try:
         output = run_script(text, ctx.client("glue"))
@@ -143,6 +148,7 @@ def step_environment(ctx: StepContext, home: Path) -> dict[str, str]:
         # The stand-in imports genre_assets even when it runs from a checkout, not installed.
         "PYTHONPATH": str(package_root),
         **FAKE_CREDENTIALS,
+        PRESTO_HIVE_PROPERTIES_ENV: json.dumps(ctx.presto_hive_properties),
     }
     return env
 
@@ -194,9 +200,10 @@ def upload_logs(
     ctx: StepContext, log_uri: str | None, cluster_id: str, step_id: str, result: StepResult
 ) -> None:
     """stdout.gz and stderr.gz where EMR puts them; best effort, as on EMR."""
-    if not log_uri or not log_uri.startswith("s3://"):
+    try:
+        bucket, prefix = split_s3_uri(log_uri or "")
+    except ValueError:
         return
-    bucket, _, prefix = log_uri.removeprefix("s3://").partition("/")
     folder = "/".join(p for p in (prefix.strip("/"), cluster_id, "steps", step_id) if p)
     s3 = ctx.client("s3")
     try:

@@ -45,3 +45,20 @@ def test_readme_is_under_200_lines_and_keeps_the_two_commands():
     readme = (REPO_ROOT / "README.md").read_text()
     assert len(readme.splitlines()) < 200
     assert "make demo" in readme and "make test" in readme
+    assert "docs/aws-fidelity.md" in readme
+
+
+def test_every_test_the_fidelity_ledger_names_exists_and_every_row_has_a_source():
+    text = (REPO_ROOT / "docs" / "aws-fidelity.md").read_text()
+    rows = [line for line in text.splitlines() if re.match(r"^\| \d+ \|", line)]
+    assert len(rows) >= 25
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 5 and all(cells), row  # number, behaviour, source, emulator, test
+    for file, name in re.findall(
+        r"`((?:[a-z_]+/)*test_[a-z_0-9]+\.py)(?:::([A-Za-z_0-9]+))?", text
+    ):
+        path = TESTS / file
+        assert path.is_file(), f"docs/aws-fidelity.md cites {file}, which does not exist"
+        if name:
+            assert name in _test_names(path), f"docs/aws-fidelity.md cites {file}::{name}"

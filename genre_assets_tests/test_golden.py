@@ -47,8 +47,7 @@ EXPECTED = {
 
 
 @pytest.fixture
-def golden_run(golden_lake):
-    instance = dg.DagsterInstance.ephemeral()
+def golden_run(golden_lake, instance):
     result = materialize_genres(golden_lake, GENRES, instance=instance)
     return golden_lake, instance, result
 
@@ -149,8 +148,7 @@ def test_a_misspelt_genre_yields_an_empty_table_and_a_warning(golden_lake):
     )
 
 
-def test_rerunning_is_idempotent(golden_lake):
-    instance = dg.DagsterInstance.ephemeral()
+def test_rerunning_is_idempotent(golden_lake, instance):
     materialize_genres(golden_lake, ["Comedy"], instance=instance)
     first = (golden_lake / "movielens/comedy/comedy_films.tsv").read_bytes()
     assert materialize_genres(golden_lake, ["Comedy"], instance=instance).success

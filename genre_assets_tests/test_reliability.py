@@ -52,6 +52,21 @@ def _checks(result) -> dict:
         ),
         ("unclosed quote", 'movieId,title,genres\n1,"A (1999),Drama\n2,B,Comedy\n', "line 2"),
         (
+            "stray quote",
+            'movieId,title,genres\n1,A,Drama\n2,The "Great" Escape (1963),Drama\n',
+            "line 3: a quote inside an unquoted field",
+        ),
+        (
+            "space before quote",
+            'movieId,title,genres\n1,  "Padded (2001)",Drama\n',
+            "line 2: a quote inside an unquoted field",
+        ),
+        (
+            "quoted line break",
+            'movieId,title,genres\n1,A,Drama\n2,"Line\nBreak (2003)",Drama\n',
+            "line 3: a quoted field runs on to line 4",
+        ),
+        (
             "non-integer id",
             "movieId,title,genres\n1,A,Drama\n1.5,B,Comedy\n",
             "line 3: movieId '1.5'",
@@ -181,8 +196,7 @@ def test_bom_and_crlf_give_the_same_tables(golden_lake, tmp_path):
     shutil.copytree(FIXTURES / "golden_lake", plain)
     for key in (MOVIES, RATINGS):
         data = (golden_lake / key).read_bytes()
-        # CRLF everywhere except inside the quoted multi-line title, which stays as written.
-        crlf = data.replace(b"\n", b"\r\n").replace(b'"Line\r\nBreak', b'"Line\nBreak')
+        crlf = data.replace(b"\n", b"\r\n")
         _replace(golden_lake, key, b"\xef\xbb\xbf" + crlf)
     genres = ["Comedy", "Drama"]
     materialize_genres(golden_lake, genres)
@@ -245,8 +259,7 @@ def test_hostile_genres_match_exactly_and_stay_inside_the_lake(golden_lake, genr
 # --- nothing lost ----------------------------------------------------------------------------
 
 
-def test_a_failed_run_leaves_the_previous_export_untouched(golden_lake):
-    instance = dg.DagsterInstance.ephemeral()
+def test_a_failed_run_leaves_the_previous_export_untouched(golden_lake, instance):
     materialize_genres(golden_lake, ["Drama"], instance=instance)
     before = (golden_lake / "movielens/drama/drama_films.tsv").read_bytes()
     with (golden_lake / RATINGS).open("a") as handle:

@@ -25,7 +25,10 @@ def _string_literals(tree: exp.Expression) -> set[str]:
 
 
 def test_hive_database_script_parses():
-    (statement,) = _parse(rendering.hive_create_database("movielens"), "hive")
+    (statement,) = _parse(
+        rendering.hive_create_database("movielens", "s3://lake/data/warehouse/movielens.db/"),
+        "hive",
+    )
     assert isinstance(statement, exp.Create) and statement.kind == "DATABASE"
 
 
@@ -86,7 +89,7 @@ def test_transpiled_query_parses_as_duckdb():
 @pytest.mark.parametrize("bad", ["Movielens", "db-name", "db; drop", "", "a" * 129, 'x"y'])
 def test_bad_database_names_never_render(bad):
     with pytest.raises(InputError):
-        rendering.hive_create_database(bad)
+        rendering.hive_create_database(bad, "s3://b/w/")
     with pytest.raises(InputError):
         rendering.presto_genre_query(bad, genre_targets(["Comedy"]))
 
@@ -104,9 +107,16 @@ def test_string_literals_read_back_exactly(dialect, value):
     assert parsed.find(exp.Literal).this == value
 
 
-def test_string_literal_rejects_nul():
+@pytest.mark.parametrize("dialect", ["presto", "duckdb"])
+def test_string_literal_rejects_nul_where_the_dialect_cannot_write_it(dialect):
     with pytest.raises(InputError):
-        rendering.string_literal("a\x00b", "presto")
+        rendering.string_literal("a\x00b", dialect)
+
+
+def test_hive_writes_nul_as_backslash_zero_and_reads_it_back():
+    literal = rendering.string_literal("a\x00b", "hive")
+    assert literal == "'a\\0b'"
+    assert sqlglot.parse_one(f"SELECT {literal}", read="hive").expressions[0].this == "a\x00b"
 
 
 def test_duckdb_literals_run_in_duckdb():
@@ -117,16 +127,23 @@ def test_duckdb_literals_run_in_duckdb():
         assert duckdb.connect().execute(f"SELECT {literal}").fetchone()[0] == value
 
 
-def test_presto_columnar_cache_ctas_parses_and_the_query_can_read_it():
+def test_the_columnar_cache_is_a_hive_parquet_table_filled_by_a_presto_insert():
     from genre_assets.domain.schema import ratings_cache_spec
 
-    spec = ratings_cache_spec("ratings_parquet_0123abcd", "_cache/ratings/0123/")
-    location = "s3://lake/it's/_cache/ratings/0123/"
-    (ctas,) = _parse(rendering.presto_create_columnar_cache("movielens", spec, location), "presto")
-    assert isinstance(ctas, exp.Create) and isinstance(ctas.expression, exp.Select)
-    assert ctas.this.name == spec.name and location in _string_literals(ctas)
-    assert [c.name for c in ctas.expression.expressions] == ["movie_id", "rating"]
-    assert ctas.expression.find(exp.Table).name == "ratings"
+    spec = ratings_cache_spec("ratings_parquet_0123abcd", "_cache/ratings/0123/run/")
+    location = "s3://lake/it's/_cache/ratings/0123/run/"
+    (drop, create) = _parse(rendering.hive_create_table("movielens", spec, location), "hive")
+    assert isinstance(create, exp.Create) and location in _string_literals(create)
+    assert "ParquetHiveSerDe" in create.sql("hive")
+    # As the ratings table declares them (ids as DOUBLE): Presto inserts what it reads.
+    assert [(c.name, c.args["kind"].sql("hive")) for c in create.this.expressions] == [
+        ("movie_id", "DOUBLE"),
+        ("rating", "DOUBLE"),
+    ]
+    (insert,) = _parse(rendering.presto_fill_columnar_cache("movielens", spec), "presto")
+    assert isinstance(insert, exp.Insert) and insert.this.name == spec.name
+    assert [c.name for c in insert.expression.expressions] == ["movie_id", "rating"]
+    assert insert.expression.find(exp.Table).name == "ratings"
     (query,) = _parse(
         rendering.presto_genre_query("movielens", genre_targets(["Drama"]), spec.name), "presto"
     )

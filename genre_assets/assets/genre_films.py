@@ -5,6 +5,8 @@ one run, one genre query and one pass over the ratings (per contiguous range of 
 """
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 
@@ -18,8 +20,19 @@ from genre_assets.resources.catalog import CatalogResource
 from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeResource
 
-# BackfillPolicy is the documented way to get one run per backfill; its beta label is noise here.
-warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
+
+def _single_run_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """`@dg.asset` with a single-run backfill policy: one run per backfill. The policy is the
+    documented way to get that; its beta warning is silenced for these definitions only."""
+
+    def decorate(fn: Callable[..., Any]) -> dg.AssetsDefinition:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", category=dg.BetaWarning, message=".*backfill_policy.*"
+            )
+            return dg.asset(backfill_policy=dg.BackfillPolicy.single_run(), **kwargs)(fn)
+
+    return decorate
 
 
 def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
@@ -27,11 +40,10 @@ def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
     return genre_targets(context.partition_keys)
 
 
-@dg.asset(
+@_single_run_asset(
     group_name=GROUP,
     deps=[movies, ratings, columnar_cache],
     partitions_def=genre_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql", "tsv"},
     description=(
         "Per genre: every rated film with its average rating, exported as "
@@ -68,11 +80,10 @@ def _genre_movie_counts(context: dg.AssetExecutionContext) -> dict[str, int] | N
     return dict(found.value) if found is not None else None
 
 
-@dg.asset(
+@_single_run_asset(
     group_name=GROUP,
     deps=[genre_film_export],
     partitions_def=genre_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"sql"},
     check_specs=checks.check_specs(dg.AssetKey("genre_film_table")),
     description="Per genre: the catalog table {database}.{slug}_films over the genre's export folder.",

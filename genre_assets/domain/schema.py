@@ -18,8 +18,68 @@ class StorageFormat(str, Enum):
     DELIMITED_CSV = "delimited_csv"
     # The genre exports: tab-delimited, backslash-escaped exactly as presto-cli's TSV output.
     ESCAPED_TSV = "escaped_tsv"
-    # The columnar cache on EMR: Parquet written by a Presto CTAS (no header line).
+    # The columnar cache on EMR: Parquet written by a Presto INSERT (no header line).
     PARQUET = "parquet"
+
+    @property
+    def storage(self) -> Storage:
+        return STORAGE[self]
+
+
+OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+
+@dataclass(frozen=True)
+class Storage:
+    """How the files of a format are read, as the Hive DDL declares it and Glue records it."""
+
+    serde: str
+    serde_parameters: tuple[tuple[str, str], ...]
+    input_format: str
+    output_format: str
+    header_lines: int  # skip.header.line.count
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        return dict(self.serde_parameters)
+
+
+STORAGE: dict[StorageFormat, Storage] = {
+    # escapeChar NUL: opencsv's default escape '\\' would drop every backslash that is not
+    # followed by a quote (`Back\slash` would read as `Backslash`), and a quote inside a field is
+    # doubled in RFC 4180 anyway. NUL never occurs in text, so nothing is an escape
+    # (docs/aws-fidelity.md, checked with Hive's own serde in genre_assets_tests/hive/).
+    StorageFormat.QUOTED_CSV: Storage(
+        OPEN_CSV_SERDE,
+        (("escapeChar", "\x00"), ("quoteChar", '"'), ("separatorChar", ",")),
+        TEXT_INPUT,
+        TEXT_OUTPUT,
+        header_lines=1,
+    ),
+    StorageFormat.DELIMITED_CSV: Storage(
+        LAZY_SIMPLE_SERDE,
+        (("field.delim", ","), ("serialization.format", ",")),
+        TEXT_INPUT,
+        TEXT_OUTPUT,
+        header_lines=1,
+    ),
+    StorageFormat.ESCAPED_TSV: Storage(
+        LAZY_SIMPLE_SERDE,
+        (("escape.delim", "\\"), ("field.delim", "\t"), ("serialization.format", "\t")),
+        TEXT_INPUT,
+        TEXT_OUTPUT,
+        header_lines=1,
+    ),
+    StorageFormat.PARQUET: Storage(
+        PARQUET_SERDE, (), PARQUET_INPUT, PARQUET_OUTPUT, header_lines=0
+    ),
+}
 
 
 # Logical type -> (Hive type, DuckDB type).
@@ -72,6 +132,19 @@ class TableSpec:
     def cache_columns(self) -> tuple[Column, ...]:
         wanted = self.cached_columns or tuple(self.column_names)
         return tuple(c for c in self.columns if c.name in wanted)
+
+    @property
+    def whole_number_columns(self) -> tuple[str, ...]:
+        """Integer columns of plain delimited files: every engine reads them as DOUBLE and holds
+        them to being whole. Read as BIGINT, `1.5` would be rounded by DuckDB and truncated by
+        Hive's LazyLong, either way crediting the rating to another film (docs/aws-fidelity.md)."""
+        if self.storage is not StorageFormat.DELIMITED_CSV:
+            return ()
+        return tuple(c.name for c in self.columns if c.type == "bigint")
+
+    def stored_type(self, column: Column) -> str:
+        """The Hive type the table declares for `column` (DOUBLE for whole-number columns)."""
+        return "DOUBLE" if column.name in self.whole_number_columns else column.hive_type
 
 
 MOVIES = TableSpec(
@@ -134,7 +207,13 @@ def ratings_cache_spec(table: str, folder: str) -> TableSpec:
         name=table,
         folder=folder,
         storage=StorageFormat.PARQUET,
-        columns=RATINGS.cache_columns,
+        # As the ratings table declares them: Presto's INSERT writes what it reads.
+        columns=tuple(
+            Column(
+                c.name, "double" if c.name in RATINGS.whole_number_columns else c.type, c.comment
+            )
+            for c in RATINGS.cache_columns
+        ),
         file_suffix="",
         comment="ratings as Parquet, keyed to the raw files (genre-assets columnar cache)",
     )

@@ -1,8 +1,10 @@
 """The genre export's file format: presto-cli's TSV with a header row (docs/contract.md).
 
-presto-cli escapes `\\0 \\b \\f \\n \\r \\t` and the backslash itself; Hive reads that back with
-`ESCAPED BY '\\\\'`. This module holds the Python side of that contract: reading an export back
-(for asset checks and previews) and the reference escaping used by tests.
+presto-cli's TsvPrinter escapes `\\0 \\b \\f \\n \\r \\t` and the backslash itself. Hive's
+`ESCAPED BY '\\\\'` reads back only `\\n`, `\\r` and an escaped character as itself (so `\\\\`
+is a backslash but `\\t` is the letter t): the query turns control characters in titles into
+spaces, so the backslash is the only escape an export ever holds. This module reads an export back
+(asset checks, previews) with Hive's rule, and holds the printer's escaping for tests.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ _ESCAPES = {
     "\t": "\\t",
     "\\": "\\\\",
 }
-_UNESCAPES = {value[1]: key for key, value in _ESCAPES.items()}
+# Hive's LazyUtils.copyAndEscapeStringDataToText: only r and n stand for control characters.
+_UNESCAPES = {"r": "\r", "n": "\n"}
 
 
 def escape_field(value: str) -> str:
@@ -41,7 +44,7 @@ def unescape_field(value: str) -> str:
     chars = iter(value)
     for ch in chars:
         if ch == "\\":
-            nxt = next(chars, "")
+            nxt = next(chars, "\\")  # a backslash at the very end stays itself
             out.append(_UNESCAPES.get(nxt, nxt))
         else:
             out.append(ch)

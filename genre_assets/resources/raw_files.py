@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ from genre_assets.errors import InputError
 from genre_assets.resources.lake import LakeObject, LakeResource
 
 _HEAD_BYTES = 64 * 1024
+# One RFC 4180 record on one line: fields either without quotes, or quoted with inner quotes
+# doubled. Both engines read such a line the same way (docs/aws-fidelity.md).
+_RFC4180_FIELD = r'(?:[^",\r\n]*|"(?:[^"]|"")*")'
+_RFC4180_ROW = re.compile(f"{_RFC4180_FIELD}(?:,{_RFC4180_FIELD})*")
 
 
 def source_files(lake: LakeResource, table: TableSpec) -> list[LakeObject]:
@@ -91,6 +96,7 @@ def _movie_rows(data: bytes, source: str):
         raise InputError(
             f"{source}, line {line}: bytes that are not UTF-8 ({error.reason})"
         ) from None
+    lines = text.split("\n")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         next(reader, None)
@@ -104,6 +110,22 @@ def _movie_rows(data: bytes, source: str):
                         if len(row) < 3 and reader.line_num > start
                         else ""
                     )
+                )
+            if reader.line_num > start:
+                # Hive's TextInputFormat cuts records at every line break before the CSV serde
+                # sees them, so on EMR this film would become two broken rows
+                # (docs/aws-fidelity.md); refused on every deployment so both agree.
+                raise InputError(
+                    f"{source}, line {start}: a quoted field runs on to line {reader.line_num}; "
+                    "Hive (EMR) reads CSV one line at a time and would split this film in two: "
+                    "put the whole row on one line"
+                )
+            if not _RFC4180_ROW.fullmatch(lines[start - 1].rstrip("\r")):
+                # Python's reader takes a stray quote literally; Hive's CSV serde (opencsv)
+                # opens a quoted field there and loses the rest of the row on EMR.
+                raise InputError(
+                    f"{source}, line {start}: a quote inside an unquoted field (or spaces before "
+                    'an opening quote); quote the whole field and double inner quotes: "A ""B"" C"'
                 )
             movie_id = row[0].strip()
             if not movie_id.isdigit():

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from genre_assets.resources.aws.emr_cluster import RUN_ID_TAG
+from genre_assets_emulator.middleware import HARNESS_USER_AGENT
 from genre_assets_emulator.steps import FAKE_CREDENTIALS
 from genre_assets_tests.e2e.conftest import SOURCE_ASSETS, _register_genres
 from genre_assets_tests.e2e.stack import (
@@ -37,6 +39,7 @@ from genre_assets_tests.e2e.stack import (
     wait_for_backfill,
 )
 from genre_assets_tests.reference import expected_tsv
+from genre_assets_tests.support.aws import IAM_POLICY
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +53,8 @@ GENRE_ASSETS = ["genre_film_export", "genre_film_table"]
 
 @contextlib.contextmanager
 def emulator_process(root: Path) -> Iterator[dict[str, str]]:
-    """`genre-assets emulate-aws` on a free port; yields the environment that points at it."""
+    """`genre-assets emulate-aws` on a free port, holding the pipeline to the shipped IAM policy
+    for this lake; yields the environment that points at it."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = root / "emulator.log"
@@ -66,8 +70,10 @@ def emulator_process(root: Path) -> Iterator[dict[str, str]]:
                 str(port),
                 "--start-seconds",
                 "1",
-                "--bucket",
-                BUCKET,
+                "--lake",
+                LAKE_URI,
+                "--iam-policy",
+                str(IAM_POLICY),
             ],
             env=env,
             stdin=subprocess.DEVNULL,
@@ -82,7 +88,9 @@ def emulator_process(root: Path) -> Iterator[dict[str, str]]:
                 raise AssertionError(f"emulate-aws exited {proc.returncode}:\n{log.read_text()}")
             with contextlib.suppress(OSError):
                 urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
-                if "Ctrl-C stops it" in log.read_text():  # the bucket exists from here on
+                banner = log.read_text()
+                if "Ctrl-C stops it" in banner:  # the bucket exists from here on
+                    assert "IAM enforced on the pipeline's calls" in banner, banner
                     break
             if time.monotonic() > deadline:
                 raise AssertionError(f"emulate-aws did not start:\n{log.read_text()}")
@@ -100,7 +108,9 @@ def _clients(env: dict[str, str]):
         region_name=env["AWS_DEFAULT_REGION"],
     )
     url = env["AWS_ENDPOINT_URL"]
-    return (session.client(name, endpoint_url=url) for name in ("s3", "emr", "glue"))
+    # The test's own calls, not the pipeline's: the IAM policy is not checked for them.
+    config = Config(user_agent_extra=HARNESS_USER_AGENT)
+    return (session.client(name, endpoint_url=url, config=config) for name in ("s3", "emr", "glue"))
 
 
 def _clusters(emr) -> list[dict]:

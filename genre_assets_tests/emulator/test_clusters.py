@@ -14,8 +14,10 @@ import time
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from genre_assets_emulator import AwsEmulator
+from genre_assets_emulator.middleware import HARNESS_USER_AGENT
 from genre_assets_tests.support.aws import emulated_aws
 
 BUCKET = "emr-test"
@@ -235,6 +237,8 @@ def test_emulate_aws_command_serves_until_sigterm(tmp_path):
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            # The test's own calls, not the pipeline's: the IAM policy is not checked for them.
+            config=Config(user_agent_extra=HARNESS_USER_AGENT),
         )
         s3.head_bucket(Bucket="lake")
         # A second emulator on the same port says so instead of hanging.

@@ -13,17 +13,18 @@ import pytest
 from moto import mock_aws
 
 from genre_assets import rendering
-from genre_assets.domain.schema import MOVIES, RATINGS, StorageFormat
+from genre_assets.domain.schema import MOVIES, RATINGS, TableSpec, ratings_cache_spec
 from genre_assets.domain.targets import GenreTarget
 from genre_assets.domain.tsv import unescape_field
 from genre_assets.resources.aws import glue_tables
 from genre_assets.resources.aws.glue_tables import TableShape
-from genre_assets_emulator import hive, presto_cli, tables
+from genre_assets_emulator import hive, presto_cli
 from genre_assets_emulator.middleware import s3_operation
 from genre_assets_emulator.tsv_printer import format_row, format_value, java_double
 
 REGION = "us-east-1"
 DB = "movielens"
+DB_LOCATION = "s3://lake/data/warehouse/movielens.db/"
 SCI_FI = GenreTarget("Sci-Fi")
 LOCATIONS = {
     "movies": "s3://lake/data/movielens/movies/",
@@ -45,7 +46,7 @@ def aws(monkeypatch):
 
 
 def _create_all(glue) -> None:
-    hive.run_script(rendering.hive_create_database(DB), glue)
+    hive.run_script(rendering.hive_create_database(DB, DB_LOCATION), glue)
     for name, spec in SPECS.items():
         hive.run_script(rendering.hive_create_table(DB, spec, LOCATIONS[name]), glue)
 
@@ -54,16 +55,17 @@ def _create_all(glue) -> None:
 def test_rendered_hive_scripts_become_glue_tables_the_engine_accepts(aws):
     glue, _ = aws
     _create_all(glue)
-    assert glue.get_database(Name=DB)["Database"]["Description"].startswith("MovieLens film tables")
+    database = glue.get_database(Name=DB)["Database"]
+    assert database["Description"].startswith("MovieLens film tables")
+    assert database["LocationUri"] == DB_LOCATION
     for name, spec in SPECS.items():
         table = glue.get_table(DatabaseName=DB, Name=name)["Table"]
         # What the engine checks before skipping a Hive step.
         assert glue_tables.matches(table, TableShape.of_spec(spec, LOCATIONS[name])), name
-        # The parts matches() ignores are right too: SerDe parameters, table type, comments.
-        assert (
-            TableShape.of_glue(table).serde_parameters
-            == TableShape.of_spec(spec, "x").serde_parameters
-        )
+        # Every SerDe parameter of the schema, plus what Hive adds for a SERDE clause.
+        recorded = dict(TableShape.of_glue(table).serde_parameters)
+        assert recorded.items() >= spec.storage.storage.parameters.items(), name
+        assert recorded.get("serialization.format") in ("1", ",", "\t"), name
         assert table["TableType"] == "EXTERNAL_TABLE"
         assert table["Parameters"]["EXTERNAL"] == "TRUE"
         assert table["Description"] == spec.comment
@@ -90,10 +92,18 @@ def test_rerunning_a_table_script_replaces_the_definition(aws):
 
 def test_create_database_twice_needs_if_not_exists(aws):
     glue, _ = aws
-    hive.run_script(rendering.hive_create_database(DB), glue)
-    hive.run_script(rendering.hive_create_database(DB), glue)  # IF NOT EXISTS: fine
+    hive.run_script(rendering.hive_create_database(DB, DB_LOCATION), glue)
+    hive.run_script(rendering.hive_create_database(DB, DB_LOCATION), glue)  # IF NOT EXISTS: fine
     with pytest.raises(hive.HiveError, match=f"Database {DB} already exists"):
         hive.run_script(f"CREATE DATABASE {DB};", glue)
+
+
+def test_a_database_without_location_gets_the_clusters_hdfs_warehouse(aws):
+    """What the original DDL did: the Glue database then points at the transient cluster."""
+    glue, _ = aws
+    hive.run_script("CREATE DATABASE IF NOT EXISTS films;", glue)
+    location = glue.get_database(Name="films")["Database"]["LocationUri"]
+    assert location.startswith("hdfs://") and location.endswith("/films.db")
 
 
 @pytest.mark.parametrize(
@@ -118,10 +128,10 @@ def test_bad_scripts_fail_with_a_reason(aws, script, reason):
 
 def test_unsupported_table_clauses_fail_and_change_nothing_before_them(aws):
     glue, _ = aws
-    hive.run_script(rendering.hive_create_database(DB), glue)
-    with pytest.raises(hive.HiveError, match="STORED AS PARQUET is not emulated"):
+    hive.run_script(rendering.hive_create_database(DB, DB_LOCATION), glue)
+    with pytest.raises(hive.HiveError, match="STORED AS ORC is not emulated"):
         hive.run_script(
-            "CREATE EXTERNAL TABLE movielens.p (a INT) STORED AS PARQUET LOCATION 's3://x/p/';",
+            "CREATE EXTERNAL TABLE movielens.p (a INT) STORED AS ORC LOCATION 's3://x/p/';",
             glue,
         )
     with pytest.raises(hive.HiveError, match="only EXTERNAL tables"):
@@ -131,32 +141,6 @@ def test_unsupported_table_clauses_fail_and_change_nothing_before_them(aws):
     with pytest.raises(hive.HiveError, match="Table not found movielens.gone"):
         hive.run_script("DROP TABLE movielens.gone;", glue)
     assert glue.get_tables(DatabaseName=DB)["TableList"] == []
-
-
-# -- Glue -> TableSpec ---------------------------------------------------------------------------
-def test_glue_tables_map_back_to_their_storage_format_and_columns(aws):
-    glue, _ = aws
-    _create_all(glue)
-    for name, spec in SPECS.items():
-        found = tables.table_spec(glue.get_table(DatabaseName=DB, Name=name)["Table"])
-        assert found.storage == spec.storage
-        assert found.columns == spec.columns
-    assert (
-        tables.table_spec(glue.get_table(DatabaseName=DB, Name="ratings")["Table"]).storage
-        is StorageFormat.DELIMITED_CSV
-    )
-
-
-def test_a_table_in_a_foreign_format_is_refused(aws):
-    glue, _ = aws
-    hive.run_script(rendering.hive_create_database(DB), glue)
-    hive.run_script(
-        "CREATE EXTERNAL TABLE movielens.x (a STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' "
-        "LOCATION 's3://x/x/' TBLPROPERTIES ('skip.header.line.count' = '1');",
-        glue,
-    )
-    with pytest.raises(tables.UnreadableTable, match="not one the emulator reads"):
-        tables.table_spec(glue.get_table(DatabaseName=DB, Name="x")["Table"])
 
 
 # -- the presto-cli stand-in ----------------------------------------------------------------
@@ -188,20 +172,53 @@ def test_presto_reads_every_visible_file_of_a_table_and_prints_tsv(aws, tmp_path
         "SELECT movie_id, count(*), CAST(avg(rating) AS DECIMAL(10,4)), "
         "sum(rating) FROM ratings GROUP BY movie_id",
     )
-    assert out == "10\t2\t3.7500\t7.5\n"
+    # movie_id is DOUBLE in the ratings table (whole-number columns), printed as Java prints it.
+    assert out == "10.0\t2\t3.7500\t7.5\n"
     # Fully qualified names resolve too, and an empty location is an empty table.
     assert (
         _query(glue, s3, tmp_path / "2", f"SELECT count(*) FROM hive.{DB}.{SCI_FI.table}") == "0\n"
     )
 
 
-def test_presto_query_errors_name_the_s3_file(aws, tmp_path):
+def test_values_hive_cannot_parse_are_null_not_errors(aws, tmp_path):
+    """Hive's lazy serdes read a value that does not parse as NULL (LazyDouble, LazyLong), so on
+    EMR a bad rating vanishes from the averages instead of failing the query."""
     glue, s3 = aws
     s3.create_bucket(Bucket="lake")
     _create_all(glue)
-    _put(s3, LOCATIONS["ratings"] + "r.csv", "userId,movieId,rating,timestamp\n1,10,four,1\n")
-    with pytest.raises(presto_cli.QueryError, match=r"s3://lake/data/movielens/ratings/r\.csv"):
-        _query(glue, s3, tmp_path, "SELECT * FROM ratings")
+    _put(
+        s3,
+        LOCATIONS["ratings"] + "r.csv",
+        "userId,movieId,rating,timestamp\n1,10,four,1\n2,10,4.0,2\n3,1.5,3.0,3\n",
+    )
+    out = _query(glue, s3, tmp_path, "SELECT movie_id, rating FROM ratings ORDER BY user_id")
+    # 1.5 stays 1.5 (ids are DOUBLE on Hive too, so LazyLong never truncates it to film 1) and
+    # the genre query, which joins on whole ids, leaves it out.
+    assert out == "10.0\t\n10.0\t4.0\n1.5\t3.0\n"
+
+
+def test_any_delimiter_is_read_but_a_serde_hive_serde_does_not_model_is_refused(aws, tmp_path):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    hive.run_script(rendering.hive_create_database(DB, DB_LOCATION), glue)
+    hive.run_script(
+        "CREATE EXTERNAL TABLE movielens.p (a STRING, b BIGINT) ROW FORMAT DELIMITED FIELDS "
+        "TERMINATED BY '|' LOCATION 's3://lake/p/' TBLPROPERTIES ('skip.header.line.count' = '1');"
+        "CREATE EXTERNAL TABLE movielens.j (a STRING) ROW FORMAT SERDE "
+        "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://lake/j/';",
+        glue,
+    )
+    _put(s3, "s3://lake/p/p.txt", "a|b\nx|1\ny|z\n")
+    _put(s3, "s3://lake/j/j.json", '{"a": "x"}\n')
+    assert _query(glue, s3, tmp_path / "p", "SELECT a, b FROM p ORDER BY a") == "x\t1\ny\t\n"
+    with pytest.raises(presto_cli.QueryError, match="JsonSerDe' is not modelled"):
+        _query(glue, s3, tmp_path / "j", "SELECT a FROM j")
+
+
+def test_presto_query_errors_name_the_table(aws, tmp_path):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
     with pytest.raises(presto_cli.QueryError, match=r"Table hive\.movielens\.nope does not exist"):
         _query(glue, s3, tmp_path, "SELECT * FROM nope")
 
@@ -271,8 +288,17 @@ def test_fields_are_escaped_like_presto_cli():
     assert line == (
         "tab\\there\tnew\\nline\tback\\\\slash\tnul\\0\tcr\\r bs\\b ff\\f\tplain ü–\t\n"
     )
-    # Hive's ESCAPED BY '\\' (and tsv.unescape_field) reads every field back as it was.
-    assert [unescape_field(f) for f in line[:-1].split("\t")[:6]] == row[:6]
+    # Hive's ESCAPED BY '\\' (and tsv.unescape_field) restores the backslash, LF and CR; the
+    # printer's \t \0 \b \f come back as plain letters, which is why the genre query turns
+    # control characters into spaces before they reach the printer.
+    assert [unescape_field(f) for f in line[:-1].split("\t")[:6]] == [
+        "tabthere",
+        "new\nline",
+        "back\\slash",
+        "nul0",
+        "cr\r bsb fff",
+        "plain ü–",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -320,3 +346,130 @@ def test_java_double_round_trips():
 )
 def test_the_request_log_names_s3_operations(method, path, query, headers, operation):
     assert s3_operation(method, path, query, headers) == operation
+
+
+# -- presto-cli: statements, PrestoDB's Hive connector rules --------------------------------
+@pytest.mark.parametrize(
+    ("text", "complete", "partial"),
+    [
+        ("SELECT 1;", ["SELECT 1"], ""),
+        ("SELECT 1", [], "SELECT 1"),  # --file: no terminator, nothing runs
+        ("SELECT ';' AS a;\nSELECT 2", ["SELECT ';' AS a"], "SELECT 2"),
+        ('SELECT 1 AS "a;b";', ['SELECT 1 AS "a;b"'], ""),
+        (
+            "-- a comment; not a terminator\nSELECT 1",
+            [],
+            "-- a comment; not a terminator\nSELECT 1",
+        ),
+        ("SELECT 1; /* ; */ -- trailing\n", ["SELECT 1"], "/* ; */ -- trailing"),
+        ("SELECT 'it''s;';", ["SELECT 'it''s;'"], ""),
+    ],
+)
+def test_statements_are_split_as_prestos_statement_splitter_does(text, complete, partial):
+    assert presto_cli.split_statements(text) == (complete, partial)
+
+
+def test_comment_only_rests_are_empty_statements():
+    assert presto_cli.is_empty_statement("/* ; */ -- trailing")
+    assert presto_cli.is_empty_statement("  \n")
+    assert not presto_cli.is_empty_statement("-- c\nSELECT 1")
+
+
+def _presto_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    base = {**os.environ, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "genre_assets_emulator.presto_cli",
+            "--catalog",
+            "hive",
+            "--schema",
+            DB,
+            "--output-format",
+            "TSV",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_a_file_without_terminator_fails_like_presto_cli(tmp_path):
+    """The defect every real EMR run had: the query file ended without ';'."""
+    unterminated = tmp_path / "q.sql"
+    unterminated.write_text("SELECT 1 AS x\n")
+    done = _presto_cli("--file", str(unterminated))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip() == "Non-terminated statement: SELECT 1 AS x"
+    # --execute appends the terminator itself; a terminated file runs every statement.
+    assert _presto_cli("--execute", "SELECT 1").stdout == "1\n"
+    terminated = tmp_path / "ok.sql"
+    terminated.write_text("SELECT 1;\n-- done; really\nSELECT 2;\n")
+    done = _presto_cli("--file", str(terminated))
+    assert (done.returncode, done.stdout) == (0, "1\n2\n")
+
+
+def test_every_presto_script_the_pipeline_renders_is_terminated():
+    for sql in (
+        rendering.presto_genre_query(DB, [SCI_FI]),
+        rendering.presto_fill_columnar_cache(DB, ratings_cache_spec("c", "_cache/c/")),
+    ):
+        statements, partial = presto_cli.split_statements(sql)
+        assert len(statements) == 1 and presto_cli.is_empty_statement(partial), sql
+
+
+def test_prestodb_refuses_ctas_with_an_external_location(aws, tmp_path):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
+    with pytest.raises(
+        presto_cli.QueryError, match="External tables cannot be created using CREATE TABLE AS"
+    ):
+        _query(
+            glue,
+            s3,
+            tmp_path,
+            "CREATE TABLE c WITH (format = 'PARQUET', external_location = 's3://lake/c/') "
+            "AS SELECT movie_id, rating FROM ratings",
+        )
+
+
+def _cache_table(glue) -> TableSpec:
+    spec = ratings_cache_spec("ratings_parquet_x", "_cache/ratings/x/run/")
+    hive.run_script(
+        rendering.hive_create_table(DB, spec, "s3://lake/data/_cache/ratings/x/run/"), glue
+    )
+    return spec
+
+
+def test_insert_into_an_external_table_needs_non_managed_writes(aws, tmp_path):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
+    _put(
+        s3,
+        LOCATIONS["ratings"] + "r.csv",
+        "userId,movieId,rating,timestamp\n1,10,4.5,1\n2,11,3.0,2\n",
+    )
+    spec = _cache_table(glue)
+    insert = rendering.presto_fill_columnar_cache(DB, spec).rstrip().rstrip(";")
+    with pytest.raises(presto_cli.QueryError, match="Cannot write to non-managed Hive table"):
+        _query(glue, s3, tmp_path / "denied", insert)
+    assert "Contents" not in s3.list_objects_v2(Bucket="lake", Prefix="data/_cache/")
+    presto_cli.run_query(
+        insert,
+        catalog="hive",
+        schema=DB,
+        output_format="TSV",
+        glue=glue,
+        s3=s3,
+        workdir=tmp_path / "allowed",
+        hive_properties={"hive.non-managed-table-writes-enabled": "true"},
+    )
+    assert _query(glue, s3, tmp_path / "read", f"SELECT * FROM {spec.name} ORDER BY movie_id") == (
+        "10.0\t4.5\n11.0\t3.0\n"
+    )

@@ -20,12 +20,14 @@ from genre_assets.resources.aws.clients import AwsClientsResource
 from genre_assets.resources.aws.emr_engine import EMREngineResource
 from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
 from genre_assets.resources.aws.s3_lake import S3LakeResource
-from genre_assets_tests.support.local import FIXTURES
+from genre_assets.settings import SETTINGS
+from genre_assets_tests.support.local import FIXTURES, REPO_ROOT
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 BUCKET = "genre-lake"
 LAKE_URI = f"s3://{BUCKET}/data"
+IAM_POLICY = REPO_ROOT / "deploy" / "iam-policy.json"
 
 
 @pytest.fixture
@@ -45,18 +47,54 @@ def aws_env(monkeypatch):
 
 
 @contextlib.contextmanager
-def emulated_aws(monkeypatch, tmp_path: Path, start_seconds: float) -> Iterator[object]:
+def emulated_aws(
+    monkeypatch,
+    tmp_path: Path,
+    start_seconds: float,
+    *,
+    lake: str | None = None,
+    iam_policy: Path | None = IAM_POLICY,
+) -> Iterator[object]:
     """A running `AwsEmulator` with boto3 (and child processes) pointed at it: its fake
-    credentials only, never the developer's ~/.aws."""
-    from genre_assets_emulator import AwsEmulator
+    credentials only, never the developer's ~/.aws.
 
-    with AwsEmulator(start_seconds=start_seconds) as aws:
+    The pipeline's calls are held to the shipped IAM policy (`iam_policy=None`: not at all),
+    filled in with the pipeline's default database and EMR roles and the bucket and prefix of
+    `lake` (any bucket and prefix without one). The test's own clients, those of `boto3.client()`
+    (boto3's default session, which the product never uses), say in their User-Agent that they
+    are the harness, the operator who sets the lake up, so the policy is not theirs.
+    """
+    from genre_assets_emulator import AwsEmulator
+    from genre_assets_emulator.middleware import HARNESS_USER_AGENT
+
+    with AwsEmulator(
+        start_seconds=start_seconds, iam_policy=iam_policy, iam_values=iam_values(lake)
+    ) as aws:
         for name, value in aws.client_env().items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+        harness = boto3.session.Session()
+        harness._session.user_agent_extra = HARNESS_USER_AGENT
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", harness)
         yield aws
+
+
+def iam_values(lake: str | None = None) -> dict[str, str]:
+    """The placeholders of deploy/iam-policy.json for the pipeline's defaults and `lake`."""
+    if lake:
+        bucket, _, prefix = lake.removeprefix("s3://").partition("/")
+        prefix = prefix.strip("/")
+        location = {"Bucket": bucket, "Prefix": f"{prefix}/" if prefix else ""}
+    else:
+        location = {"Bucket": "*", "Prefix": "*"}
+    return {
+        **location,
+        "Database": SETTINGS["database"].default,
+        "ServiceRole": SETTINGS["emr_service_role"].default,
+        "InstanceProfileRole": SETTINGS["emr_instance_profile"].default,
+    }
 
 
 def aws_resources(**engine_config) -> dict:

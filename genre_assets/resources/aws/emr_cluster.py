@@ -1,22 +1,25 @@
-"""EMR mechanics: the job-flow request, steps, bounded waits with logged transitions, cost.
+"""EMR mechanics: the job-flow request, tags, steps, bounded waits with logged transitions, cost.
 
-Kept apart from the Dagster resource so each piece can be tested against moto on its own. Every
-wait is bounded and checks the cluster too, so a cluster that dies while a step is pending is
-reported with its own reason instead of as a step time-out.
+Kept apart from the Dagster resource (`emr_engine`) so each piece can be tested against moto and
+the emulator on its own. Every wait is bounded and checks the cluster too, so a cluster that dies
+while a step is pending is reported with its own reason instead of as a step time-out. The AWS
+rules each piece follows are listed, with their sources, in docs/aws-fidelity.md.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from genre_assets.errors import EngineError
+from genre_assets.errors import ConfigurationError, EngineError
 
 MANAGED_TAG = "genre-assets:managed"
 RUN_ID_TAG = "dagster/run_id"
@@ -37,9 +40,38 @@ def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
-def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    # EMR tag values are limited to 256 characters.
-    return [{"Key": k, "Value": str(v)[:256]} for k, v in tags.items()]
+# EMR tags: keys 1-128 characters, values up to 256, letters and digits of any language, white
+# space and `_ . : / = + - @` only; the `aws:` prefix is reserved (docs/aws-fidelity.md).
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+_TAG_SYMBOLS = set("_.:/=+-@")
+
+
+def _tag_character_ok(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] in ("L", "N") or category == "Zs" or ch in _TAG_SYMBOLS
+
+
+def tag_value(value: object) -> str:
+    """`value` as EMR accepts it: other characters become `_`, then cut to 256 characters
+    (a genre range such as `(no genres listed)...Children's` is a label, not a key)."""
+    text = "".join(ch if _tag_character_ok(ch) else "_" for ch in str(value))
+    return text[:MAX_TAG_VALUE]
+
+
+def check_tag_key(key: str) -> str:
+    if not 1 <= len(key) <= MAX_TAG_KEY or not all(_tag_character_ok(ch) for ch in key):
+        raise ConfigurationError(
+            f"EMR tag key {key!r} is not allowed: 1-{MAX_TAG_KEY} letters, digits, spaces "
+            "or _ . : / = + - @"
+        )
+    if key.lower().startswith("aws:"):
+        raise ConfigurationError(f"EMR tag key {key!r}: the aws: prefix is reserved by AWS")
+    return key
+
+
+def tag_list(tags: Mapping[str, object]) -> list[dict[str, str]]:
+    return [{"Key": check_tag_key(k), "Value": tag_value(v)} for k, v in tags.items()]
 
 
 def hive_step(name: str, script_uri: str) -> dict[str, Any]:
@@ -63,6 +95,97 @@ def shell_step(name: str, script_uri: str) -> dict[str, Any]:
             "Args": ["bash", "-c", f"set -o pipefail; aws s3 cp '{script_uri}' - | bash -s"],
         },
     }
+
+
+# Hive and PrestoDB are all a run needs (Spark was installed by the original and never used).
+APPLICATIONS = ["Hadoop", "Hive", "Presto"]
+GLUE_HIVE_CLIENT_FACTORY = (
+    "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
+)
+
+
+def job_flow_request(
+    *,
+    name: str,
+    release_label: str,
+    log_uri: str,
+    applications: list[str],
+    master_instance_types: list[str],
+    core_instance_types: list[str],
+    core_spot_units: int,
+    core_on_demand_units: int,
+    spot_timeout_minutes: int,
+    ebs_volume_gb: int,
+    subnet_ids: list[str],
+    idle_timeout_seconds: int,
+    service_role: str,
+    job_flow_role: str,
+    tags: Mapping[str, object],
+    presto_writes_external_tables: bool,
+    overrides: str,
+) -> dict[str, Any]:
+    """RunJobFlow for one run: the original DAG's cluster (Glue as metastore, spot fleets with
+    on-demand fallback) plus an idle auto-termination backstop; `overrides` (JSON) merged last."""
+    ebs = {
+        "EbsBlockDeviceConfigs": [
+            {
+                "VolumeSpecification": {"VolumeType": "gp3", "SizeInGB": ebs_volume_gb},
+                "VolumesPerInstance": 1,
+            }
+        ]
+    }
+    glue = {"hive.metastore.client.factory.class": GLUE_HIVE_CLIENT_FACTORY}
+    presto_hive = {"hive.metastore": "glue"}
+    if presto_writes_external_tables:
+        # PrestoDB inserts into an external table only with this set (docs/aws-fidelity.md).
+        presto_hive["hive.non-managed-table-writes-enabled"] = "true"
+    request: dict[str, Any] = {
+        "Name": name,
+        "ReleaseLabel": release_label,
+        "LogUri": log_uri,
+        "Applications": [{"Name": a} for a in applications],
+        "Configurations": [
+            {"Classification": "hive-site", "Properties": glue},
+            {"Classification": "presto-connector-hive", "Properties": presto_hive},
+        ],
+        "Instances": {
+            "InstanceFleets": [
+                {
+                    "Name": "master",
+                    "InstanceFleetType": "MASTER",
+                    "TargetOnDemandCapacity": 1,
+                    "InstanceTypeConfigs": [
+                        {"InstanceType": t, "EbsConfiguration": ebs} for t in master_instance_types
+                    ],
+                },
+                {
+                    "Name": "core",
+                    "InstanceFleetType": "CORE",
+                    "TargetSpotCapacity": core_spot_units,
+                    "TargetOnDemandCapacity": core_on_demand_units,
+                    "InstanceTypeConfigs": [
+                        {"InstanceType": t, "EbsConfiguration": ebs} for t in core_instance_types
+                    ],
+                    "LaunchSpecifications": {
+                        "SpotSpecification": {
+                            "TimeoutDurationMinutes": spot_timeout_minutes,
+                            "TimeoutAction": "SWITCH_TO_ON_DEMAND",
+                        }
+                    },
+                },
+            ],
+            # Steps are added one asset at a time; the run, not EMR, decides when it ends.
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "TerminationProtected": False,
+            **({"Ec2SubnetIds": subnet_ids} if subnet_ids else {}),
+        },
+        "AutoTerminationPolicy": {"IdleTimeout": idle_timeout_seconds},
+        "ServiceRole": service_role,
+        "JobFlowRole": job_flow_role,
+        "VisibleToAllUsers": True,
+        "Tags": tag_list(tags),
+    }
+    return deep_merge(request, parse_overrides(overrides))
 
 
 @dataclass(frozen=True)
@@ -142,30 +265,114 @@ def cluster_failure_message(cluster: dict[str, Any]) -> str:
     )
 
 
-def cluster_cost(
-    emr: Any, cluster_id: str, price_per_normalized_hour: float, region: str
-) -> dict[str, Any]:
-    """Metadata on what the cluster costs so far (EMR bills per second from request to end)."""
-    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
-    hours = int(cluster.get("NormalizedInstanceHours") or 0)
-    instance_types: list[str] = []
+@dataclass(frozen=True)
+class InstancePrice:
+    """USD per instance-hour: EC2 on demand, EC2 spot (None: unknown) and the EMR charge."""
+
+    on_demand: float
+    emr: float
+    spot: float | None = None
+
+
+# us-east-1 list prices per hour at the time of writing, for the default instance types only;
+# set GENRE_ASSETS_EMR_PRICES for your region, your types and your spot prices. The repository
+# holds no price list to cite (docs/aws-fidelity.md), hence a setting.
+DEFAULT_PRICES: dict[str, InstancePrice] = {
+    "m5.xlarge": InstancePrice(on_demand=0.192, emr=0.048),
+    "m5a.xlarge": InstancePrice(on_demand=0.172, emr=0.043),
+    "m4.xlarge": InstancePrice(on_demand=0.20, emr=0.06),
+}
+# EMR and EC2 bill per second with a one-minute minimum (docs/aws-fidelity.md).
+MINIMUM_BILLED_SECONDS = 60
+
+
+def parse_prices(text: str) -> dict[str, InstancePrice]:
+    """GENRE_ASSETS_EMR_PRICES: {"m5.xlarge": {"on_demand": 0.192, "spot": 0.08, "emr": 0.048}}
+    merged over the defaults; empty text means the defaults."""
+    prices = dict(DEFAULT_PRICES)
+    if not text.strip():
+        return prices
     try:
-        for fleet in emr.list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"]:
-            instance_types.extend(
-                spec["InstanceType"] for spec in fleet.get("InstanceTypeSpecifications", [])
+        raw = json.loads(text)
+        for instance_type, price in raw.items():
+            prices[instance_type] = InstancePrice(
+                on_demand=float(price["on_demand"]),
+                emr=float(price["emr"]),
+                spot=None if price.get("spot") is None else float(price["spot"]),
             )
-    except Exception:
-        pass
-    return {
-        "emr_cluster_id": cluster_id,
-        "emr_console_url": (
-            f"https://{region}.console.aws.amazon.com/emr/home?region={region}"
-            f"#/clusterDetails/{cluster_id}"
-        ),
-        "emr_instance_types": sorted(set(instance_types)),
-        "emr_normalized_instance_hours": hours,
-        "emr_estimated_cost_usd": round(hours * price_per_normalized_hour, 4),
-    }
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ConfigurationError(
+            "GENRE_ASSETS_EMR_PRICES must be JSON like "
+            '{"m5.xlarge": {"on_demand": 0.192, "spot": 0.08, "emr": 0.048}}: '
+            f"{type(error).__name__}: {error}"
+        ) from None
+    return prices
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    cluster_id: str
+    console_url: str
+    instances: tuple[str, ...]  # "m5.xlarge SPOT 312 s" per instance
+    billed_seconds: int
+    usd: float
+    notes: tuple[str, ...]
+
+
+def console_url(region: str, cluster_id: str) -> str:
+    return (
+        f"https://{region}.console.aws.amazon.com/emr/home?region={region}"
+        f"#/clusterDetails/{cluster_id}"
+    )
+
+
+def cluster_cost(
+    emr: Any,
+    cluster_id: str,
+    prices: Mapping[str, InstancePrice],
+    region: str,
+    now: dt.datetime | None = None,
+) -> CostEstimate:
+    """What the instances the cluster actually ran cost so far: per second from each instance's
+    creation to its end (or now), at least a minute, EC2 (on-demand or spot) plus the EMR charge."""
+    now = now or dt.datetime.now(dt.UTC)
+    lines: list[str] = []
+    notes: set[str] = set()
+    total_seconds = 0
+    usd = 0.0
+    for page in emr.get_paginator("list_instances").paginate(ClusterId=cluster_id):
+        for instance in page.get("Instances", []):
+            timeline = instance.get("Status", {}).get("Timeline", {})
+            started = timeline.get("CreationDateTime")
+            if started is None:
+                continue  # requested but never created: nothing billed
+            ended = timeline.get("EndDateTime") or now
+            seconds = max(MINIMUM_BILLED_SECONDS, int((ended - started).total_seconds()))
+            kind = instance.get("InstanceType", "?")
+            market = instance.get("Market", "ON_DEMAND")
+            price = prices.get(kind)
+            if price is None:
+                notes.add(f"no price for {kind} (GENRE_ASSETS_EMR_PRICES): not counted")
+            else:
+                ec2 = price.on_demand
+                if market == "SPOT":
+                    if price.spot is None:
+                        notes.add(f"{kind} spot priced at on demand (an upper bound)")
+                    else:
+                        ec2 = price.spot
+                usd += seconds / 3600 * (ec2 + price.emr)
+            total_seconds += seconds
+            lines.append(f"{kind} {market} {seconds} s")
+    if not lines:
+        notes.add("EMR reported no instances yet")
+    return CostEstimate(
+        cluster_id=cluster_id,
+        console_url=console_url(region, cluster_id),
+        instances=tuple(lines),
+        billed_seconds=total_seconds,
+        usd=round(usd, 4),
+        notes=tuple(sorted(notes)),
+    )
 
 
 def managed_live_clusters(emr: Any) -> list[dict[str, Any]]:

@@ -30,7 +30,9 @@ from genre_assets.resources.local.columnar_cache import fingerprint as cache_fin
 from genre_assets.resources.raw_files import source_files
 from genre_assets.settings import SETTINGS
 
-_GLUE_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
+# Written next to the cache's Parquet files once Presto's INSERT succeeded; hidden (a leading
+# `_`) so Hive and Presto never read it as data.
+CACHE_COMPLETE_MARKER = "_GENRE_ASSETS_COMPLETE"
 
 
 class EMREngineResource(EngineResource):
@@ -42,7 +44,7 @@ class EMREngineResource(EngineResource):
 
     cluster_name: str = Field(default="genre-assets", description="Cluster name prefix")
     release_label: str = Field(default=SETTINGS["emr_release"].default, description="EMR release")
-    applications: list[str] = Field(default=["Hadoop", "Hive", "Presto", "Spark"])
+    applications: list[str] = Field(default=emr_cluster.APPLICATIONS)
     log_uri: str = Field(default="", description="Step and cluster logs; default <lake>/emr-logs/")
     service_role: str = Field(default=SETTINGS["emr_service_role"].default)
     job_flow_role: str = Field(
@@ -65,8 +67,8 @@ class EMREngineResource(EngineResource):
     columnar_cache: int = Field(
         default=SETTINGS["emr_columnar_cache"].default_int,
         description=(
-            "1: keep ratings as Parquet in the lake (a Presto CTAS step), reused by later runs "
-            "while the raw CSVs are unchanged; 0: every run scans the CSVs"
+            "1: keep ratings as Parquet in the lake (a Hive DDL step and a Presto INSERT step), "
+            "reused by later runs while the raw CSVs are unchanged; 0: every run scans the CSVs"
         ),
     )
     poll_seconds: int = Field(
@@ -74,9 +76,12 @@ class EMREngineResource(EngineResource):
         description="Step/cluster polling interval, seconds",
     )
     step_timeout_seconds: int = Field(default=4 * 3600, description="Longest a step may take")
-    price_per_normalized_instance_hour: float = Field(
-        default=0.07,
-        description="USD estimate for cost metadata (EMR + EC2, on-demand m5.xlarge/8)",
+    prices: str = Field(
+        default=SETTINGS["emr_prices"].default,
+        description=(
+            "JSON of USD/hour per instance type for the cost metadata, merged over built-in "
+            'us-east-1 list prices: {"m5.xlarge": {"on_demand": 0.192, "spot": 0.08, "emr": 0.048}}'
+        ),
     )
 
     _run_id: str = PrivateAttr(default="local-run")
@@ -116,7 +121,8 @@ class EMREngineResource(EngineResource):
         if self.catalog.database_exists():
             log.info(f"Glue database {database} exists: no Hive step needed")
             return {"hive_step": "skipped: database exists"}
-        uri = self._upload("create-film-db.hql", rendering.hive_create_database(database))
+        location = self.lake.uri(f"warehouse/{database}.db/")
+        uri = self._upload("create-film-db.hql", rendering.hive_create_database(database, location))
         return self._run_steps(log, [emr_cluster.hive_step(f"create database {database}", uri)])
 
     def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, Any]:
@@ -139,17 +145,22 @@ class EMREngineResource(EngineResource):
         if self._has_ratings_cache(spec, location):
             log.info(f"Reused the columnar cache {database}.{spec.name} at {location}")
             return {**metadata, "ratings_cache_reused": True}
+        # PrestoDB cannot CREATE TABLE ... WITH (external_location) AS SELECT, so Hive defines
+        # the external Parquet table (in a folder of this run: a failed attempt's files are
+        # never part of a reused table), Presto fills it, and the step marks it complete.
+        created = self._ensure_tables(log, [(spec, location)], "create columnar cache table")
         name = _script_name("columnar-cache", [spec])
-        sql_uri = self._upload(
-            f"{name}.sql", rendering.presto_create_columnar_cache(database, spec, location)
-        )
+        sql_uri = self._upload(f"{name}.sql", rendering.presto_fill_columnar_cache(database, spec))
         shell_uri = self._upload(
-            f"{name}.sh", rendering.emr_presto_statement_script(database, sql_uri)
+            f"{name}.sh",
+            rendering.emr_presto_statement_script(
+                database, sql_uri, self.lake.uri(spec.folder + CACHE_COMPLETE_MARKER)
+            ),
         )
         steps = self._run_steps(
-            log, [emr_cluster.shell_step("build columnar cache of ratings", shell_uri)]
+            log, [emr_cluster.shell_step("fill columnar cache of ratings", shell_uri)]
         )
-        return {**metadata, **steps, "ratings_cache_reused": False}
+        return {**metadata, **created, **steps, "ratings_cache_reused": False}
 
     def export_genres(
         self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
@@ -160,6 +171,8 @@ class EMREngineResource(EngineResource):
             spec, location = self._ratings_cache()
             if self._has_ratings_cache(spec, location):
                 ratings_table = spec.name
+            else:
+                log.warning("The columnar cache is on but not complete: the query reads the CSVs")
         log.info(f"The genre query reads ratings from {database}.{ratings_table}")
         name = _script_name("genre-films", targets)
         query_uri = self._upload(
@@ -198,24 +211,45 @@ class EMREngineResource(EngineResource):
     def cost_metadata(self) -> dict[str, Any]:
         if self._cluster_id is None:
             return {"emr_cluster_id": "none (no step was needed)"}
-        return emr_cluster.cluster_cost(
+        cost = emr_cluster.cluster_cost(
             self.aws.client("emr"),
             self._cluster_id,
-            self.price_per_normalized_instance_hour,
+            emr_cluster.parse_prices(self.prices),
             self.aws.region(),
         )
+        return {
+            "emr_cluster_id": cost.cluster_id,
+            "emr_console_url": dg.MetadataValue.url(cost.console_url),
+            "emr_instances": ", ".join(cost.instances) or "none yet",
+            "emr_billed_instance_seconds": cost.billed_seconds,
+            "emr_estimated_cost_usd": cost.usd,
+            "emr_cost_notes": "; ".join(cost.notes)
+            or "per-second billing at the configured prices",
+        }
 
     # -- internals -------------------------------------------------------------------------
     def _ratings_cache(self) -> tuple[TableSpec, str]:
-        """The cache table for the raw ratings files as they are now, and its S3 folder."""
+        """The cache table for the raw ratings files as they are now, with the folder this run
+        would fill (`_cache/ratings/<fingerprint>/<run id>/`), and that folder's URI."""
         fingerprint = cache_fingerprint(RATINGS, source_files(self.lake, RATINGS))
         spec = ratings_cache_spec(
-            f"ratings_parquet_{fingerprint[:16]}", f"_cache/ratings/{fingerprint}/"
+            f"ratings_parquet_{fingerprint[:16]}", f"_cache/ratings/{fingerprint}/{self._run_id}/"
         )
         return spec, self.lake.uri(spec.folder)
 
     def _has_ratings_cache(self, spec: TableSpec, location: str) -> bool:
-        return matches(self.catalog.glue_table(spec.name), TableShape.of_spec(spec, location))
+        """Glue has the cache table for these raw files, over a folder of theirs (filled by any
+        run) that a completed INSERT marked complete."""
+        glue_table = self.catalog.glue_table(spec.name)
+        if glue_table is None:
+            return False
+        actual = glue_table.get("StorageDescriptor", {}).get("Location", "").rstrip("/") + "/"
+        fingerprint_folder = spec.folder.rstrip("/").rsplit("/", 1)[0] + "/"
+        root = self.lake.uri(fingerprint_folder)
+        if not actual.startswith(root) or not matches(glue_table, TableShape.of_spec(spec, actual)):
+            return False
+        filled_key = fingerprint_folder + actual[len(root) :]
+        return self.lake.exists(filled_key + CACHE_COMPLETE_MARKER)
 
     def _ensure_tables(
         self, log: dg.DagsterLogManager, tables: list[tuple[TableSpec, str]], step_name: str
@@ -282,76 +316,31 @@ class EMREngineResource(EngineResource):
         }
 
     def job_flow_request(self) -> dict[str, Any]:
-        """The RunJobFlow request: the original DAG's cluster, plus an idle auto-termination."""
-        tags = {
-            emr_cluster.MANAGED_TAG: "true",
-            emr_cluster.RUN_ID_TAG: self._run_id,
-            **self._run_tags,
-            **self.tags,
-        }
-        ebs = {
-            "EbsBlockDeviceConfigs": [
-                {
-                    "VolumeSpecification": {"VolumeType": "gp3", "SizeInGB": self.ebs_volume_gb},
-                    "VolumesPerInstance": 1,
-                }
-            ]
-        }
-        glue = {"hive.metastore.client.factory.class": _GLUE_FACTORY}
-        presto_hive = {"hive.metastore": "glue"}
-        if self.columnar_cache:
-            # The cache's CTAS writes to an external_location in the lake.
-            presto_hive["hive.non-managed-table-writes-enabled"] = "true"
-        request: dict[str, Any] = {
-            "Name": f"{self.cluster_name}-{self._run_id[:8]}",
-            "ReleaseLabel": self.release_label,
-            "LogUri": self._resolved_log_uri(),
-            "Applications": [{"Name": a} for a in self.applications],
-            "Configurations": [
-                {"Classification": "hive-site", "Properties": glue},
-                {"Classification": "spark-hive-site", "Properties": glue},
-                {"Classification": "presto-connector-hive", "Properties": presto_hive},
-            ],
-            "Instances": {
-                "InstanceFleets": [
-                    {
-                        "Name": "master",
-                        "InstanceFleetType": "MASTER",
-                        "TargetOnDemandCapacity": 1,
-                        "InstanceTypeConfigs": [
-                            {"InstanceType": t, "EbsConfiguration": ebs}
-                            for t in self.master_instance_types
-                        ],
-                    },
-                    {
-                        "Name": "core",
-                        "InstanceFleetType": "CORE",
-                        "TargetSpotCapacity": self.core_spot_units,
-                        "TargetOnDemandCapacity": self.core_on_demand_units,
-                        "InstanceTypeConfigs": [
-                            {"InstanceType": t, "EbsConfiguration": ebs}
-                            for t in self.core_instance_types
-                        ],
-                        "LaunchSpecifications": {
-                            "SpotSpecification": {
-                                "TimeoutDurationMinutes": self.spot_timeout_minutes,
-                                "TimeoutAction": "SWITCH_TO_ON_DEMAND",
-                            }
-                        },
-                    },
-                ],
-                # Steps are added one asset at a time; the run, not EMR, decides when it ends.
-                "KeepJobFlowAliveWhenNoSteps": True,
-                "TerminationProtected": False,
-                **({"Ec2SubnetIds": self.subnet_ids} if self.subnet_ids else {}),
+        """The RunJobFlow request for this run's cluster (built by `emr_cluster`)."""
+        return emr_cluster.job_flow_request(
+            name=f"{self.cluster_name}-{self._run_id[:8]}",
+            release_label=self.release_label,
+            log_uri=self._resolved_log_uri(),
+            applications=self.applications,
+            master_instance_types=self.master_instance_types,
+            core_instance_types=self.core_instance_types,
+            core_spot_units=self.core_spot_units,
+            core_on_demand_units=self.core_on_demand_units,
+            spot_timeout_minutes=self.spot_timeout_minutes,
+            ebs_volume_gb=self.ebs_volume_gb,
+            subnet_ids=self.subnet_ids,
+            idle_timeout_seconds=self.idle_timeout_seconds,
+            service_role=self.service_role,
+            job_flow_role=self.job_flow_role,
+            tags={
+                emr_cluster.MANAGED_TAG: "true",
+                emr_cluster.RUN_ID_TAG: self._run_id,
+                **self._run_tags,
+                **self.tags,
             },
-            "AutoTerminationPolicy": {"IdleTimeout": self.idle_timeout_seconds},
-            "ServiceRole": self.service_role,
-            "JobFlowRole": self.job_flow_role,
-            "VisibleToAllUsers": True,
-            "Tags": emr_cluster.tag_list(tags),
-        }
-        return emr_cluster.deep_merge(request, emr_cluster.parse_overrides(self.job_flow_overrides))
+            presto_writes_external_tables=bool(self.columnar_cache),
+            overrides=self.job_flow_overrides,
+        )
 
     def _info(self, message: str) -> None:
         if self._log is not None:

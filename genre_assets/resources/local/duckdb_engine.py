@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -146,8 +147,9 @@ class DuckDBEngineResource(EngineResource):
 
     def _write_cache_entry(self, table: TableSpec, path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written under a hidden name and renamed: a crash never leaves a truncated entry.
-        partial = path.with_name(f".{path.name}.partial")
+        # Written under a hidden name of its own and renamed: a crash never leaves a truncated
+        # entry, and two runs building the same entry at once never write the same file.
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
         database = self.catalog.database_name()
         with self._memory_connection() as con:
             self._define_source_views(con, log=None, use_cache=False)

@@ -59,9 +59,10 @@ def test_job_flow_request_covers_the_original_cluster_and_is_overridable(aws_env
     )
     assert request["AutoTerminationPolicy"]["IdleTimeout"] == 1800
     assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
-    assert {a["Name"] for a in request["Applications"]} == {"Hadoop", "Hive", "Presto", "Spark"}
+    # Hive and Presto only: the original installed Spark and never used it.
+    assert {a["Name"] for a in request["Applications"]} == {"Hadoop", "Hive", "Presto"}
     classifications = {c["Classification"] for c in request["Configurations"]}
-    assert {"hive-site", "spark-hive-site", "presto-connector-hive"} <= classifications
+    assert classifications == {"hive-site", "presto-connector-hive"}
     tags = {t["Key"]: t["Value"] for t in request["Tags"]}
     assert tags["genre-assets:managed"] == "true" and tags["team"] == "data"
     assert request["LogUri"] == f"{LAKE_URI}/emr-logs/"
@@ -93,7 +94,8 @@ def test_a_three_genre_run_uses_one_cluster_and_terminates_it(aws_env, step_driv
     ]
     tags = dict(cluster._tags)
     assert tags["dagster/run_id"] == result.run_id
-    assert tags["dagster/partitions"] == "Comedy...Children's"
+    # EMR tag values allow letters, digits, spaces and _ . : / = + - @ only.
+    assert tags["dagster/partitions"] == "Comedy...Children_s"
     # Scripts sit under an immutable per-run prefix.
     s3 = boto3.client("s3", region_name=REGION)
     keys = [
@@ -108,6 +110,9 @@ def test_a_three_genre_run_uses_one_cluster_and_terminates_it(aws_env, step_driv
     ][0].event_specific_data.materialization
     assert export.metadata["emr_cluster_id"].value == cluster.id
     assert "emr_estimated_cost_usd" in export.metadata
+    # A link in the UI, not text to copy.
+    assert isinstance(export.metadata["emr_console_url"], dg.UrlMetadataValue)
+    assert export.metadata["emr_console_url"].value.endswith(f"#/clusterDetails/{cluster.id}")
 
 
 def test_hive_steps_are_skipped_when_glue_already_matches(aws_env, step_driver):
@@ -216,3 +221,24 @@ def test_teardown_terminates_a_cluster_left_by_a_successful_run(aws_env, step_dr
         resources.engine.create_database(dg.get_dagster_logger())
         assert clusters()[0].state != "TERMINATED"
     assert clusters()[0].state == "TERMINATED"
+
+
+def test_a_cache_table_is_reused_only_once_its_insert_marked_it_complete(aws_env):
+    """A failed INSERT leaves a defined table over partial files: never read it as the cache."""
+    engine = aws_resources(columnar_cache=1)["engine"]
+    spec, location = engine._ratings_cache()
+    assert location.startswith(f"{LAKE_URI}/_cache/ratings/") and location.endswith("/local-run/")
+    assert not engine._has_ratings_cache(spec, location)
+    # An earlier run's folder of the same raw files, defined in Glue but not (yet) complete.
+    earlier = location.replace("/local-run/", "/an-earlier-run/")
+    boto3.client("glue", region_name=REGION).create_database(DatabaseInput={"Name": "movielens"})
+    boto3.client("glue", region_name=REGION).create_table(
+        DatabaseName="movielens",
+        TableInput=table_input(spec.name, glue_tables.TableShape.of_spec(spec, earlier)),
+    )
+    assert not engine._has_ratings_cache(spec, location)
+    bucket, key = earlier.removeprefix("s3://").split("/", 1)
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=bucket, Key=key + "_GENRE_ASSETS_COMPLETE", Body=b"complete\n"
+    )
+    assert engine._has_ratings_cache(spec, location)

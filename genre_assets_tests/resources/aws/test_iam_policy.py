@@ -1,8 +1,7 @@
 """Every AWS API call the code makes in a full run (and a janitor tick) is allowed by the
-least-privilege policy in deploy/iam-policy.json, resources and conditions included."""
-
-import fnmatch
-import json
+least-privilege policy in deploy/iam-policy.json, resources and conditions included, with every
+permission AWS checks beyond the call's own action. The IAM model (what each call needs, how a
+policy decides) is the emulator's, `genre_assets_emulator.iam`, the one the emulator enforces."""
 
 import dagster as dg
 import pytest
@@ -13,10 +12,10 @@ from genre_assets.assets import ALL_ASSETS
 from genre_assets.partitions import range_tags
 from genre_assets.resources.aws.clients import AwsClientsResource
 from genre_assets.sensors.emr_janitor import emr_janitor
-from genre_assets_tests.support.aws import ACCOUNT, REGION, aws_resources
-from genre_assets_tests.support.local import REPO_ROOT
+from genre_assets_emulator import iam
+from genre_assets_tests.support.aws import ACCOUNT, IAM_POLICY, REGION, aws_resources
 
-POLICY = REPO_ROOT / "deploy" / "iam-policy.json"
+POLICY = IAM_POLICY
 VALUES = {
     "Bucket": "genre-lake",
     "Prefix": "data/",
@@ -29,103 +28,28 @@ VALUES = {
 
 
 def _policy() -> list[dict]:
-    text = POLICY.read_text()
-    for name, value in VALUES.items():
-        text = text.replace("${" + name + "}", value)
-    assert "${" not in text
-    return json.loads(text)["Statement"]
+    return iam.load_policy(POLICY, VALUES)
 
 
-def _as_list(value):
-    return value if isinstance(value, list) else [value]
+def _cluster_tags(cluster_id: str) -> dict | None:
+    cluster = emr_backends[ACCOUNT][REGION].clusters.get(cluster_id)
+    return None if cluster is None else dict(cluster._tags)
 
 
 def _allowed(statements, action, resources, context) -> bool:
-    def statement_allows(statement, resource):
-        if not any(fnmatch.fnmatchcase(action, a) for a in _as_list(statement["Action"])):
-            return False
-        if not any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement["Resource"])):
-            return False
-        for operator, conditions in statement.get("Condition", {}).items():
-            for key, expected in conditions.items():
-                actual = context.get(key)
-                if actual is None:
-                    return False
-                match = (lambda a, e: a == e) if operator == "StringEquals" else fnmatch.fnmatchcase
-                if not any(match(actual, e) for e in _as_list(expected)):
-                    return False
-        return True
-
-    return all(any(statement_allows(s, r) for s in statements) for r in resources)
+    return all(iam.evaluate(statements, action, r, context).allowed for r in resources)
 
 
-def _cluster_tags(cluster_id: str) -> dict:
-    return dict(emr_backends[ACCOUNT][REGION].clusters[cluster_id]._tags)
-
-
-def _iam_requests(service: str, operation: str, params: dict) -> list[tuple[str, list[str], dict]]:
-    """(IAM action, resource ARNs, condition context) for one API call."""
-    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
-    if service == "s3":
-        bucket = params["Bucket"]
-        if operation == "ListObjectsV2":
-            return [
-                (
-                    "s3:ListBucket",
-                    [f"arn:aws:s3:::{bucket}"],
-                    {"s3:prefix": params.get("Prefix", "")},
-                )
-            ]
-        action = {
-            "GetObject": "s3:GetObject",
-            "HeadObject": "s3:GetObject",
-            "PutObject": "s3:PutObject",
-        }[operation]
-        return [(action, [f"arn:aws:s3:::{bucket}/{params['Key']}"], {})]
-    if service == "glue":
-        database = params.get("Name") if operation == "GetDatabase" else params["DatabaseName"]
-        resources = [f"{glue}:catalog", f"{glue}:database/{database}"]
-        if operation == "GetTable":
-            resources.append(f"{glue}:table/{database}/{params['Name']}")
-        if operation == "GetTables":
-            resources.append(f"{glue}:table/{database}/*")
-        return [(f"glue:{operation}", resources, {})]
-    if service == "emr":
-        action = f"elasticmapreduce:{operation}"
-        if operation == "RunJobFlow":
-            tags = {t["Key"]: t["Value"] for t in params["Tags"]}
-            passed = [
-                (
-                    "iam:PassRole",
-                    [f"arn:aws:iam::{ACCOUNT}:role/{params[role]}"],
-                    {"iam:PassedToService": "elasticmapreduce.amazonaws.com"},
-                )
-                for role in ("ServiceRole", "JobFlowRole")
-            ]
-            return [
-                (
-                    action,
-                    ["*"],
-                    {"aws:RequestTag/genre-assets:managed": tags.get("genre-assets:managed")},
-                ),
-                *passed,
-            ]
-        if operation == "ListClusters":
-            return [(action, ["*"], {})]
-        ids = params.get("JobFlowIds") or [params.get("ClusterId") or params.get("JobFlowId")]
-        return [
-            (
-                action,
-                [f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/{i}"],
-                {
-                    "aws:ResourceTag/genre-assets:managed": _cluster_tags(i).get(
-                        "genre-assets:managed"
-                    )
-                },
-            )
-            for i in ids
-        ]
-    raise AssertionError(f"unexpected service {service}")
+def _authorize(statements, service: str, operation: str, params: dict) -> iam.Decision:
+    return iam.authorize(
+        statements,
+        service,
+        operation,
+        params,
+        account=ACCOUNT,
+        region=REGION,
+        cluster_tags_lookup=_cluster_tags,
+    )
 
 
 @pytest.fixture
@@ -188,12 +112,28 @@ def test_the_policy_allows_every_call_of_a_run_and_the_janitor(
         "emr:ListClusters",
     } <= set(operations)
     denied = [
-        (service, operation, action, resources)
+        (service, operation, decision.action, decision.resource, decision.reason)
         for service, operation, params in recorded_calls
-        for action, resources, context in _iam_requests(service, operation, params)
-        if not _allowed(statements, action, resources, context)
+        for decision in [_authorize(statements, service, operation, params)]
+        if not decision.allowed
     ]
     assert denied == []
+    # The permissions AWS checks beyond RunJobFlow itself were among those checked.
+    (run_job_flow,) = [p for s, o, p in recorded_calls if o == "RunJobFlow"]
+    needed = iam.required_permissions(
+        "emr",
+        "RunJobFlow",
+        run_job_flow,
+        account=ACCOUNT,
+        region=REGION,
+        cluster_tags_lookup=_cluster_tags,
+    )
+    assert [r.action for r in needed] == [
+        "elasticmapreduce:RunJobFlow",
+        "elasticmapreduce:AddTags",
+        "iam:PassRole",
+        "iam:PassRole",
+    ]
 
 
 def test_the_policy_refuses_what_the_code_must_not_do():
@@ -204,17 +144,13 @@ def test_the_policy_refuses_what_the_code_must_not_do():
         statements, "glue:DeleteTable", [f"arn:aws:glue:{REGION}:{ACCOUNT}:table/movielens/x"], {}
     )
     foreign = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/j-OTHER"
+    assert not _allowed(statements, "elasticmapreduce:TerminateJobFlows", [foreign], {})
+    assert not _allowed(statements, "elasticmapreduce:RunJobFlow", ["*"], {})
     assert not _allowed(
         statements,
-        "elasticmapreduce:TerminateJobFlows",
+        "elasticmapreduce:AddTags",
         [foreign],
-        {"aws:ResourceTag/genre-assets:managed": None},
-    )
-    assert not _allowed(
-        statements,
-        "elasticmapreduce:RunJobFlow",
-        ["*"],
-        {"aws:RequestTag/genre-assets:managed": None},
+        {"aws:RequestTag/genre-assets:managed": "false"},
     )
     assert not _allowed(
         statements,
@@ -222,3 +158,13 @@ def test_the_policy_refuses_what_the_code_must_not_do():
         [f"arn:aws:iam::{ACCOUNT}:role/Admin"],
         {"iam:PassedToService": "elasticmapreduce.amazonaws.com"},
     )
+    # Each EMR role goes to its own service only.
+    assert not _allowed(
+        statements,
+        "iam:PassRole",
+        [f"arn:aws:iam::{ACCOUNT}:role/EMR_EC2_DefaultRole"],
+        {"iam:PassedToService": "elasticmapreduce.amazonaws.com"},
+    )
+    # A call the policy does not grant is refused, and so is one the emulator cannot map.
+    assert not _authorize(statements, "emr", "ListReleaseLabels", {}).allowed
+    assert not _authorize(statements, "s3", "DeleteObjects", {"Bucket": "genre-lake"}).allowed

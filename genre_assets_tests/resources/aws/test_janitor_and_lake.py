@@ -7,7 +7,7 @@ import pytest
 from genre_assets.errors import ConfigurationError, InputError
 from genre_assets.resources.aws.s3_lake import parse_s3_uri
 from genre_assets.sensors.emr_janitor import emr_janitor
-from genre_assets_tests.support.aws import REGION, aws_resources, clusters
+from genre_assets_tests.support.aws import BUCKET, REGION, aws_resources, clusters
 
 
 def _cluster(emr, run_id=None, managed=True):
@@ -105,3 +105,17 @@ def test_glue_catalog_reports_what_exists(aws_env):
         )
         assert catalog.database_exists() and catalog.list_tables() == ["movies"]
         assert catalog.get_table("movies").location == "s3://genre-lake/data/movielens/movies/"
+
+
+def test_s3_lake_lists_past_one_page_and_versions_change_with_content(aws_env):
+    """ListObjectsV2 answers 1,000 keys a page; a ratings folder of many drops must list whole.
+    The version is the ETag, an opaque string (not always an MD5), compared as it is."""
+    s3 = boto3.client("s3", region_name=REGION)
+    for number in range(1005):
+        s3.put_object(Bucket=BUCKET, Key=f"data/movielens/many/r{number:04d}.csv", Body=b"x")
+    with dg.build_resources(aws_resources()) as resources:
+        listed = resources.lake.list_objects("movielens/many/")
+        assert len(listed) == 1005 and listed[-1].key == "movielens/many/r1004.csv"
+        before = listed[0].version
+        resources.lake.write_bytes("movielens/many/r0000.csv", b"y")
+        assert resources.lake.list_objects("movielens/many/")[0].version != before
