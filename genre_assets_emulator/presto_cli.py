@@ -62,16 +62,20 @@ class QueryError(Exception):
     """The query failed; the message is what presto-cli would print after `failed:`."""
 
 
-def referenced_tables(sql: str, catalog: str, schema: str | None) -> list[tuple[str, str]]:
-    """(database, table) of every catalog table the statements read, CTE names excluded."""
+def _parse(sql: str) -> list[exp.Expr]:
+    """The statements of `sql`; a syntax error is a QueryError naming its line and column."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="presto") if s is not None]
+        return [s for s in sqlglot.parse(sql, read="presto") if s is not None]
     except sqlglot.errors.SqlglotError as error:  # ParseError, or TokenError (e.g. an open quote)
         first = (getattr(error, "errors", None) or [{}])[0]
         where = f"line {first['line']}:{first['col']}: " if "line" in first else ""
         raise QueryError(f"{where}{first.get('description') or error}") from None
+
+
+def referenced_tables(sql: str, catalog: str, schema: str | None) -> list[tuple[str, str]]:
+    """(database, table) of every catalog table the statements read, CTE names excluded."""
     found: list[tuple[str, str]] = []
-    for statement in statements:
+    for statement in _parse(sql):
         ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
         for table in statement.find_all(exp.Table):
             name = table.name.lower()
@@ -215,12 +219,7 @@ def run_query(
 
 
 def _parse_one(sql: str) -> exp.Expr:
-    try:
-        statements = [s for s in sqlglot.parse(sql, read="presto") if s is not None]
-    except sqlglot.errors.SqlglotError as error:  # ParseError, or TokenError (e.g. an open quote)
-        first = (getattr(error, "errors", None) or [{}])[0]
-        where = f"line {first['line']}:{first['col']}: " if "line" in first else ""
-        raise QueryError(f"{where}{first.get('description') or error}") from None
+    statements = _parse(sql)
     if len(statements) != 1:
         raise QueryError(f"expected one statement, got {len(statements)}")
     statement = statements[0]

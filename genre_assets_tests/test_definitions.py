@@ -43,12 +43,13 @@ def test_unknown_deployment_is_a_clear_error():
 
 def test_seeder_registers_the_vocabulary_once():
     with dg.instance_for_test() as instance:
-        result = genre_partition_seeder(dg.build_sensor_context(instance=instance))
+        with dg.build_sensor_context(instance=instance) as context:
+            result = genre_partition_seeder(context)
         (request,) = result.dynamic_partitions_requests
         assert list(request.partition_keys) == list(MOVIELENS_GENRES)
         instance.add_dynamic_partitions("genre", list(request.partition_keys))
-        again = genre_partition_seeder(dg.build_sensor_context(instance=instance))
-        assert isinstance(again, dg.SkipReason)
+        with dg.build_sensor_context(instance=instance) as context:
+            assert isinstance(genre_partition_seeder(context), dg.SkipReason)
 
 
 def test_contiguous_ranges():

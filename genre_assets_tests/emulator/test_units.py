@@ -238,47 +238,13 @@ def test_the_genre_query_through_the_stand_in_matches_the_local_export_format(aw
 
 
 def test_presto_cli_command_exits_1_with_the_reason_on_stderr():
-    env = {**os.environ, "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "genre_assets_emulator.presto_cli",
-            "--catalog",
-            "hive",
-            "--schema",
-            DB,
-            "--output-format",
-            "TSV",
-            "--execute",
-            "SELECT missing_column",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    done = _presto_cli("--execute", "SELECT missing_column")
     assert done.returncode == 1
     assert done.stdout == ""
     assert "failed:" in done.stderr and "missing_column" in done.stderr
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "genre_assets_emulator.presto_cli",
-            "--schema",
-            DB,
-            "--output-format",
-            "TSV",
-            "--execute",
-            "SELECT 'a' || chr(9) || 'b', NULL, 7",
-        ],
-        capture_output=True,
-        env=env,
-        timeout=120,
-    )
+    ok = _presto_cli("--execute", "SELECT 'a' || chr(9) || 'b', NULL, 7")
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout == b"a\\tb\t\t7\n"
+    assert ok.stdout == "a\\tb\t\t7\n"
 
 
 # -- TsvPrinter ----------------------------------------------------------------------------

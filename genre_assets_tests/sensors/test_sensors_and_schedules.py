@@ -84,11 +84,15 @@ def test_a_dropped_source_table_is_requested(golden_lake):
 
 def test_nightly_schedule_covers_every_partition():
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=NIGHT)
-        assert isinstance(nightly_refresh(context), dg.SkipReason)
+        # Contexts are closed: an open one stays Dagster's current definitions-state storage.
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=NIGHT
+        ) as context:
+            assert isinstance(nightly_refresh(context), dg.SkipReason)
         instance.add_dynamic_partitions("genre", ["Action", "Drama", "Western"])
-        request = nightly_refresh(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=NIGHT)
-        )
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=NIGHT
+        ) as context:
+            request = nightly_refresh(context)
         assert request.tags["dagster/asset_partition_range_start"] == "Action"
         assert request.tags["dagster/asset_partition_range_end"] == "Western"
