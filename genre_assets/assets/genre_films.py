@@ -13,6 +13,7 @@ import dagster as dg
 from genre_assets.assets.columnar_cache import columnar_cache
 from genre_assets.assets.source_tables import GROUP, movies, ratings
 from genre_assets.checks import genre_tables as checks
+from genre_assets.domain.schema import SOURCE_TABLES
 from genre_assets.domain.targets import GenreTarget, genre_targets
 from genre_assets.domain.tsv import PREVIEW_ROWS, parse_export, preview_markdown
 from genre_assets.partitions import genre_partitions
@@ -35,6 +36,22 @@ def _single_run_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.Assets
     return decorate
 
 
+def _ensure_source_tables(
+    context: dg.AssetExecutionContext, engine: EngineResource, catalog: CatalogResource
+) -> None:
+    """The genre assets selected without their upstream (a partition backfill on a fresh lake, as
+    the UI offers) still need the database and both source tables: made here when missing, as the
+    original DAG checked its database on every run; two catalog lookups when they exist."""
+    if not catalog.database_exists():
+        context.log.info(f"Database {catalog.database_name()} does not exist yet: creating it")
+        engine.create_database(context.log)
+    present = set(catalog.list_tables())
+    for table in SOURCE_TABLES:
+        if table.name not in present:
+            context.log.info(f"Source table {table.name} does not exist yet: defining it")
+            engine.create_source_table(context.log, table)
+
+
 def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
     # partition_keys covers both a single partition and a single-run backfill range.
     return genre_targets(context.partition_keys)
@@ -51,9 +68,10 @@ def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
     ),
 )
 def genre_film_export(
-    context: dg.AssetExecutionContext, engine: EngineResource
+    context: dg.AssetExecutionContext, engine: EngineResource, catalog: CatalogResource
 ) -> dg.MaterializeResult:
     targets = _run_targets(context)
+    _ensure_source_tables(context, engine, catalog)
     context.log.info(f"Exporting {len(targets)} genre(s): {', '.join(t.name for t in targets)}")
     exports = engine.export_genres(context.log, targets)
     for export in exports:
@@ -95,6 +113,7 @@ def genre_film_table(
     catalog: CatalogResource,
 ):
     targets = _run_targets(context)
+    _ensure_source_tables(context, engine, catalog)
     metadata = dict(engine.create_genre_tables(context.log, targets))
     for target in targets:
         context.add_asset_metadata(

@@ -113,8 +113,9 @@ def clusters() -> list:
 class StepDriver:
     """Replaces the engine's poll sleep: each poll advances every live step one state.
 
-    PENDING -> RUNNING -> `outcome(step)` (COMPLETED by default). A completed export step
-    uploads header-only TSVs to the URIs its script names, as the real script would.
+    PENDING -> RUNNING -> `outcome(step)` (COMPLETED by default). A completed Hive step applies
+    its script to moto's Glue with the emulator's Hive, and a completed export step uploads
+    header-only TSVs to the URIs its script names, as the real steps would.
     """
 
     def __init__(
@@ -138,6 +139,17 @@ class StepDriver:
                     step.state = self.outcome(step)
                     if step.state == "COMPLETED" and step.args[0] == "bash":
                         _upload_empty_exports(step)
+                    elif step.state == "COMPLETED" and step.args[0] == "hive-script":
+                        _apply_hive_script(step)
+
+
+def _apply_hive_script(step) -> None:
+    from genre_assets_emulator.hive import run_script
+
+    bucket, key = step.args[step.args.index("-f") + 1][5:].split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    script = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    run_script(script, boto3.client("glue", region_name=REGION))
 
 
 def _upload_empty_exports(step) -> None:
