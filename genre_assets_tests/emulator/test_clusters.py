@@ -276,5 +276,8 @@ def test_a_step_added_to_a_waiting_cluster_never_goes_back_from_running_to_pendi
         state = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["State"]
         if state != seen[-1]:
             seen.append(state)
-    assert seen[0] == "PENDING" and seen[-1] == "COMPLETED", seen
-    assert seen in (["PENDING", "RUNNING", "COMPLETED"], ["PENDING", "COMPLETED"]), seen
+    # States only move forward (the regression went RUNNING -> PENDING). Whether the first look
+    # still sees PENDING depends on how soon the cluster's worker starts the step.
+    order = ["PENDING", "RUNNING", "COMPLETED"]
+    assert seen[-1] == "COMPLETED", seen
+    assert [order.index(s) for s in seen] == sorted({order.index(s) for s in seen}), seen
