@@ -64,6 +64,27 @@ test-fast: install-test
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
+# The aws deployment on the bundled emulator, no AWS account (deploy/emulator-demo.sh): emulate-aws
+# in the background, a sample lake uploaded to it, Comedy and Drama materialised into the instance
+# $(EMULATOR_DEMO_DIR)/dagster_home, then the UI on that run; Ctrl-C stops the UI and the emulator.
+# EMULATOR_DEMO_UI=0 stops before the UI. Everything it writes is under $(EMULATOR_DEMO_DIR).
+EMULATOR_PORT ?= 4566
+EMULATOR_LAKE ?= s3://genre-assets-demo/lake
+EMULATOR_DEMO_DIR ?= data/emulator-demo
+EMULATOR_DEMO_UI ?= 1
+EMULATOR_UI_PORT ?= 3000
+
+$(VENV)/.installed-emulator: pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[emulator]"
+	touch $@ $(VENV)/.installed
+
+# The test extras include the emulator's: a test venv needs no second install.
+.PHONY: emulator-demo
+emulator-demo: $(if $(wildcard $(VENV)/.installed-test),$(VENV)/.installed-test,$(VENV)/.installed-emulator)
+	VENV_BIN=$(abspath $(BIN)) EMULATOR_PORT=$(EMULATOR_PORT) EMULATOR_LAKE=$(EMULATOR_LAKE) \
+	EMULATOR_DEMO_DIR=$(abspath $(EMULATOR_DEMO_DIR)) EMULATOR_DEMO_UI=$(EMULATOR_DEMO_UI) \
+	EMULATOR_UI_PORT=$(EMULATOR_UI_PORT) bash deploy/emulator-demo.sh
+
 clean:
 	rm -rf data .dagster_home
 

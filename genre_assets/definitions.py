@@ -18,11 +18,12 @@ from genre_assets.jobs import all_genres_job
 from genre_assets.schedules import nightly_refresh
 from genre_assets.sensors.catalog_check import catalog_check_sensor
 from genre_assets.sensors.partition_seeder import genre_partition_seeder
+from genre_assets.sensors.raw_data_observer import raw_data_observer
 from genre_assets.settings import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV
 
 
 def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
-    sensors = [genre_partition_seeder, catalog_check_sensor]
+    sensors = [genre_partition_seeder, raw_data_observer, catalog_check_sensor]
     checks = [source_data_checks] if deployment == "local" else []
     if deployment == "aws":
         # Only here: it imports the AWS resources, which a local deployment never loads.

@@ -13,6 +13,10 @@ class InputError(GenreAssetsError):
     """A value typed by a user (genre, identifier, path) or a raw file is not acceptable."""
 
 
+class UnknownGenreError(InputError):
+    """A requested genre occurs in no movie and is not a MovieLens genre: most likely a typo."""
+
+
 class ConfigurationError(GenreAssetsError):
     """The deployment's configuration is missing or inconsistent."""
 

@@ -21,6 +21,8 @@ def test_local_definitions_hold_the_asset_graph():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {
+        "raw_movies",
+        "raw_ratings",
         "film_database",
         "movies",
         "ratings",
@@ -32,7 +34,15 @@ def test_local_definitions_hold_the_asset_graph():
     assert isinstance(export.partitions_def, dg.DynamicPartitionsDefinition)
     assert export.backfill_policy == dg.BackfillPolicy.single_run()
     assert graph.get(dg.AssetKey("genre_film_table")).parent_keys == {
-        dg.AssetKey("genre_film_export")
+        dg.AssetKey("genre_film_export"),
+        # Direct data-version edges: Dagster's staleness does not pass through genre_film_export.
+        dg.AssetKey("raw_movies"),
+        dg.AssetKey("raw_ratings"),
+    }
+    assert graph.get(dg.AssetKey("raw_ratings")).is_observable
+    assert graph.get(dg.AssetKey("ratings")).parent_keys == {
+        dg.AssetKey("film_database"),
+        dg.AssetKey("raw_ratings"),
     }
 
 

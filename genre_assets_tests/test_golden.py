@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from genre_assets.assets.genre_films import ALLOW_MISSING_GENRE_TAG
 from genre_assets_tests.support.local import materialize_genres
 
 GENRES = ["Comedy", "Drama", "Children", "Children's", "(no genres listed)", "Sci-Fi", "Action"]
@@ -136,13 +137,29 @@ def test_checks_pass_on_good_data(golden_run):
     assert all(e.passed for e in evaluations.values())
 
 
-def test_a_misspelt_genre_yields_an_empty_table_and_a_warning(golden_lake):
-    result = materialize_genres(golden_lake, ["Comedyy"])
+def test_a_misspelt_genre_is_refused_before_anything_is_written(golden_lake):
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize_genres(golden_lake, ["Comedyy"], instance, raise_on_error=False)
+        assert not result.success
+        failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert [e.step_key for e in failures] == ["genre_film_export"]
+        message = failures[0].step_failure_data.error.cause.message  # type: ignore[union-attr]
+        assert "unknown genre 'Comedyy' (not in movies.csv); did you mean 'Comedy'?" in message
+        assert "genre-assets/allow-missing-genre=true" in message
+        assert not (golden_lake / "movielens/comedyy").exists()
+        skipped = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
+        assert "genre_film_table" not in skipped and "genre_film_export" not in skipped
+
+
+def test_an_allowed_missing_genre_yields_an_empty_table_and_a_warning_for_its_partition(
+    golden_lake,
+):
+    result = materialize_genres(golden_lake, ["Comedyy"], tags={ALLOW_MISSING_GENRE_TAG: "true"})
     assert result.success
     (non_empty,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "non_empty"]
-    assert not non_empty.passed
+    assert not non_empty.passed and non_empty.partition == "Comedyy"
     assert non_empty.severity == dg.AssetCheckSeverity.WARN
-    assert non_empty.metadata["genres_not_in_movies"].value == ["Comedyy"]
+    assert non_empty.description == "Comedyy: no movie in movies.csv has the genre 'Comedyy'"
     assert (golden_lake / "movielens/comedyy/comedyy_films.tsv").read_text() == (
         "movie_id\ttitle\tyear\tavg_rating\trating_count\n"
     )

@@ -7,13 +7,16 @@ fall back to the CSVs when the cache is missing or stale, so it only ever change
 
 import dagster as dg
 
+from genre_assets.assets.raw_sources import RAW_SOURCES
 from genre_assets.assets.source_tables import GROUP, movies, ratings
 from genre_assets.resources.engine import EngineResource
 
 
 @dg.asset(
     group_name=GROUP,
-    deps=[movies, ratings],
+    # The raw folders too: Dagster marks an asset stale only when a *direct* dependency has new
+    # data, and this cache is built from the raw files (raw_sources.py).
+    deps=[movies, ratings, *RAW_SOURCES],
     kinds={"parquet"},
     description="movies and ratings as Parquet, rebuilt only when the raw CSVs change.",
 )

@@ -5,21 +5,33 @@ one run, one genre query and one pass over the ratings (per contiguous range of 
 """
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
 
+# Not exported by Dagster; the type its own AssetCheckResult uses to tie a check result to the
+# materialisation it checked (dagster is pinned, see pyproject.toml).
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
 from genre_assets.assets.columnar_cache import columnar_cache
+from genre_assets.assets.raw_sources import RAW_SOURCES
 from genre_assets.assets.source_tables import GROUP, movies, ratings
 from genre_assets.checks import genre_tables as checks
-from genre_assets.domain.schema import SOURCE_TABLES
+from genre_assets.domain.genres import refuse_unknown_genres
+from genre_assets.domain.schema import MOVIES, SOURCE_TABLES
 from genre_assets.domain.targets import GenreTarget, genre_targets
 from genre_assets.domain.tsv import PREVIEW_ROWS, parse_export, preview_markdown
 from genre_assets.partitions import genre_partitions
 from genre_assets.resources.catalog import CatalogResource
 from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeResource
+from genre_assets.resources.raw_files import source_files, summarize_movies
+
+# A run tag that lets a run materialise a genre no movie has yet (the CLI's --allow-missing-genre).
+ALLOW_MISSING_GENRE_TAG = "genre-assets/allow-missing-genre"
 
 
 def _single_run_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
@@ -52,14 +64,45 @@ def _ensure_source_tables(
             engine.create_source_table(context.log, table)
 
 
-def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
+def _movie_genre_counts(context: dg.AssetExecutionContext, lake: LakeResource) -> dict[str, int]:
+    """How many movies have each genre, from movies.csv as it is now.
+
+    The latest `movies` materialisation recorded these counts with the versions of the files it
+    read; while the files are unchanged (one listing to find out) they are reused, otherwise the
+    files are read again (about 3 MB for the full MovieLens release).
+    """
+    files = source_files(lake, MOVIES)
+    event = context.instance.get_latest_materialization_event(movies.key)
+    materialization = event.asset_materialization if event else None
+    if materialization is not None:
+        recorded = materialization.metadata.get("source_versions")
+        found = materialization.metadata.get("genres_found")
+        current = {f.key: f.version for f in files}
+        if recorded is not None and found is not None and recorded.value == current:
+            return dict(found.value)
+    return dict(summarize_movies(lake, files).genre_counts)
+
+
+def _run_targets(
+    context: dg.AssetExecutionContext, genre_counts: Mapping[str, int]
+) -> list[GenreTarget]:
+    """The run's genres, refused before anything is written when one is a likely typo (no movie
+    has it) unless the run carries ALLOW_MISSING_GENRE_TAG."""
     # partition_keys covers both a single partition and a single-run backfill range.
-    return genre_targets(context.partition_keys)
+    targets = genre_targets(context.partition_keys)
+    if context.run.tags.get(ALLOW_MISSING_GENRE_TAG) != "true":
+        refuse_unknown_genres(
+            [t.name for t in targets],
+            genre_counts,
+            override=f"launch the run with the tag {ALLOW_MISSING_GENRE_TAG}=true",
+        )
+    return targets
 
 
 @_single_run_asset(
     group_name=GROUP,
-    deps=[movies, ratings, columnar_cache],
+    # The raw folders too, so new raw data marks every genre stale (see columnar_cache.py).
+    deps=[movies, ratings, columnar_cache, *RAW_SOURCES],
     partitions_def=genre_partitions,
     kinds={"sql", "tsv"},
     description=(
@@ -68,9 +111,12 @@ def _run_targets(context: dg.AssetExecutionContext) -> list[GenreTarget]:
     ),
 )
 def genre_film_export(
-    context: dg.AssetExecutionContext, engine: EngineResource, catalog: CatalogResource
+    context: dg.AssetExecutionContext,
+    engine: EngineResource,
+    catalog: CatalogResource,
+    lake: LakeResource,
 ) -> dg.MaterializeResult:
-    targets = _run_targets(context)
+    targets = _run_targets(context, _movie_genre_counts(context, lake))
     _ensure_source_tables(context, engine, catalog)
     context.log.info(f"Exporting {len(targets)} genre(s): {', '.join(t.name for t in targets)}")
     exports = engine.export_genres(context.log, targets)
@@ -90,20 +136,12 @@ def genre_film_export(
     return dg.MaterializeResult(metadata={"genres_in_run": len(exports), **engine.cost_metadata()})
 
 
-def _genre_movie_counts(context: dg.AssetExecutionContext) -> dict[str, int] | None:
-    """Genre counts recorded by the latest materialisation of `movies`, if any."""
-    event = context.instance.get_latest_materialization_event(movies.key)
-    materialization = event.asset_materialization if event else None
-    found = materialization.metadata.get("genres_found") if materialization else None
-    return dict(found.value) if found is not None else None
-
-
 @_single_run_asset(
     group_name=GROUP,
-    deps=[genre_film_export],
+    deps=[genre_film_export, *RAW_SOURCES],
     partitions_def=genre_partitions,
     kinds={"sql"},
-    check_specs=checks.check_specs(dg.AssetKey("genre_film_table")),
+    check_specs=checks.check_specs(dg.AssetKey("genre_film_table"), genre_partitions),
     description="Per genre: the catalog table {database}.{slug}_films over the genre's export folder.",
 )
 def genre_film_table(
@@ -112,7 +150,8 @@ def genre_film_table(
     lake: LakeResource,
     catalog: CatalogResource,
 ):
-    targets = _run_targets(context)
+    genre_counts = _movie_genre_counts(context, lake)
+    targets = _run_targets(context, genre_counts)
     _ensure_source_tables(context, engine, catalog)
     metadata = dict(engine.create_genre_tables(context.log, targets))
     for target in targets:
@@ -124,8 +163,54 @@ def genre_film_table(
             partition_key=target.name,
         )
     yield dg.MaterializeResult(metadata=metadata)
-    summaries = {
-        t.name: checks.summarize_export(lake.read_bytes(t.export_key), lake.uri(t.export_key))
-        for t in targets
+    yield from _check_each_genre(context, lake, targets, genre_counts)
+
+
+def _check_each_genre(
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    targets: list[GenreTarget],
+    genre_counts: Mapping[str, int],
+) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
+    """One evaluation per selected check and genre, each tied to that genre's materialisation.
+
+    Dagster expects one output per selected check from the step; the evaluations, which carry
+    the partitions, are separate events (checks/genre_tables.py says why).
+    """
+    selected = context.selected_asset_check_keys
+    if not selected:
+        return
+    for output_name, spec in context.assets_def.check_specs_by_output_name.items():
+        if spec.key in selected:
+            yield dg.Output(None, output_name=output_name)
+    materializations = _latest_materializations(context, [t.name for t in targets])
+    for target in targets:
+        data = lake.read_bytes(target.export_key)
+        summary = checks.summarize_export(data, lake.uri(target.export_key))
+        for evaluation in checks.evaluate(
+            context.assets_def.key,
+            target.name,
+            summary,
+            genre_counts.get(target.name, 0),
+            materializations.get(target.name),
+        ):
+            if evaluation.asset_check_key in selected:
+                yield evaluation
+
+
+def _latest_materializations(
+    context: dg.AssetExecutionContext, genres: list[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """This run's materialisation of each genre, which the genre's check results refer to (as
+    Dagster's own AssetCheckResult does for a single partition), in one query."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=context.assets_def.key, asset_partitions=genres),
+        limit=len(genres),
+    ).records
+    return {
+        record.partition_key: AssetCheckEvaluationTargetMaterializationData(
+            run_id=record.run_id, storage_id=record.storage_id, timestamp=record.timestamp
+        )
+        for record in records
+        if record.partition_key and record.run_id == context.run.run_id
     }
-    yield from checks.evaluate(summaries, _genre_movie_counts(context))

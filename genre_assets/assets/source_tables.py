@@ -1,9 +1,15 @@
-"""The film database and the two source tables over the raw MovieLens CSVs."""
+"""The film database and the two source tables over the raw MovieLens CSVs.
+
+`movies` and `ratings` depend on the observable raw folders (`raw_movies`, `raw_ratings`), so each
+materialisation records the raw data version it was built from and turns stale when a newer one
+is observed.
+"""
 
 from typing import Any
 
 import dagster as dg
 
+from genre_assets.assets.raw_sources import GROUP, raw_movies, raw_ratings
 from genre_assets.domain.genres import MOVIELENS_GENRES, usable_genres
 from genre_assets.domain.schema import MOVIES, RATINGS, TableSpec
 from genre_assets.partitions import register_genres
@@ -12,7 +18,7 @@ from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeObject, LakeResource
 from genre_assets.resources.raw_files import source_files, summarize_movies
 
-GROUP = "movielens"
+__all__ = ["GROUP", "film_database", "movies", "ratings"]
 
 
 @dg.asset(
@@ -49,7 +55,7 @@ def _source_table_metadata(
 
 @dg.asset(
     group_name=GROUP,
-    deps=[film_database],
+    deps=[film_database, raw_movies],
     kinds={"sql", "csv"},
     description="Catalog table `movies` over the lake's movielens/movies/*.csv.",
 )
@@ -77,7 +83,7 @@ def movies(
 
 @dg.asset(
     group_name=GROUP,
-    deps=[film_database],
+    deps=[film_database, raw_ratings],
     kinds={"sql", "csv"},
     description="Catalog table `ratings` over the lake's movielens/ratings/*.csv.",
 )

@@ -1,31 +1,38 @@
-"""Data-quality checks on the genre film tables, evaluated from the exported files.
+"""Data-quality checks on the genre film tables, evaluated per genre from the exported files.
 
-Checks are per asset, not per partition (Dagster's partitioned checks are a preview feature and
-unavailable in single-run backfills), so each result covers every genre of the run and names the
-genres that failed in its metadata.
+The checks are partitioned like the tables (Dagster's partitioned asset checks, a preview in
+1.13): each genre gets its own result, so a failed genre stays failed in the UI until that genre
+is fixed, whatever later runs of other genres report. A single-run backfill covers many genres in
+one step, which Dagster's `AssetCheckResult` cannot attribute to partitions, so the genre asset
+records one `AssetCheckEvaluation` per genre itself (see `genre_film_table`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from genre_assets.domain.tsv import iter_export
 
+if TYPE_CHECKING:
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
 MIN_RATING = Decimal("0.5")
 MAX_RATING = Decimal("5.0")
 
 CHECK_SPECS_DOC = {
-    "non_empty": "Each genre that occurs in movies.csv has at least one rated film.",
+    "non_empty": "The genre's table has at least one rated film.",
     "avg_rating_in_range": "Every avg_rating lies within 0.5-5.0 and every rating_count is >= 1.",
-    "unique_movie_id": "No movie_id appears twice in a genre table.",
+    "unique_movie_id": "No movie_id appears twice in the genre's table.",
 }
 
-
-# How many offending movie ids a check lists per genre.
+# How many offending movie ids a result lists.
 _EXAMPLES = 20
 
 
@@ -34,8 +41,10 @@ class ExportSummary:
     """What the checks need from one genre's export."""
 
     row_count: int
-    out_of_range_ids: list[int]  # avg_rating outside 0.5-5.0, or rating_count < 1
-    duplicate_ids: list[int]
+    out_of_range_ids: list[int]  # avg_rating outside 0.5-5.0, or rating_count < 1 (first 20)
+    duplicate_ids: list[int]  # first 20
+    out_of_range_count: int = 0
+    duplicate_count: int = 0
 
 
 def summarize_export(data: bytes, source: str) -> ExportSummary:
@@ -56,64 +65,113 @@ def summarize_export(data: bytes, source: str) -> ExportSummary:
         seen.add(row.movie_id)
         if not (MIN_RATING <= row.avg_rating <= MAX_RATING) or row.rating_count < 1:
             out_of_range.append(row.movie_id)
-    return ExportSummary(count, out_of_range[:_EXAMPLES], list(duplicates)[:_EXAMPLES])
+    return ExportSummary(
+        count,
+        out_of_range[:_EXAMPLES],
+        list(duplicates)[:_EXAMPLES],
+        out_of_range_count=len(out_of_range),
+        duplicate_count=len(duplicates),
+    )
 
 
-def check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(name=name, asset=asset_key, description=description)
-        for name, description in CHECK_SPECS_DOC.items()
-    ]
+def check_specs(
+    asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+) -> list[dg.AssetCheckSpec]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def.*")
+        return [
+            dg.AssetCheckSpec(
+                name=name, asset=asset_key, description=description, partitions_def=partitions_def
+            )
+            for name, description in CHECK_SPECS_DOC.items()
+        ]
+
+
+def _ids(ids: list[int], total: int) -> str:
+    listed = ", ".join(map(str, ids))
+    return listed if total <= len(ids) else f"{listed} and {total - len(ids)} more"
 
 
 def evaluate(
-    summaries: Mapping[str, ExportSummary], genre_movie_counts: Mapping[str, int] | None
-) -> list[dg.AssetCheckResult]:
-    """The three check results for the genres of one run.
+    asset_key: dg.AssetKey,
+    genre: str,
+    summary: ExportSummary,
+    movies_with_genre: int | None,
+    target_materialization: AssetCheckEvaluationTargetMaterializationData | None = None,
+) -> list[dg.AssetCheckEvaluation]:
+    """The three check results of one genre, recorded against that genre's partition.
 
-    `genre_movie_counts` comes from the movies table (None when unknown): an empty table for a
-    genre that no movie has is a likely typo, while one whose films are all unrated is merely
-    unusual, so `non_empty` fails with WARN severity either way and says which case it is.
+    `movies_with_genre` comes from movies.csv (None when unknown). An empty table is WARN, not
+    ERROR: it happens for a genre no movie has yet (materialised on purpose with
+    --allow-missing-genre) or whose films are all unrated, and the description says which.
+    `target_materialization` ties the results to the genre's materialisation they checked.
     """
-    empty = [g for g, summary in summaries.items() if not summary.row_count]
-    unknown = [g for g in empty if genre_movie_counts is not None and not genre_movie_counts.get(g)]
-    unrated = [g for g in empty if g not in unknown]
-    out_of_range = {g: s.out_of_range_ids for g, s in summaries.items() if s.out_of_range_ids}
-    duplicates = {g: s.duplicate_ids for g, s in summaries.items() if s.duplicate_ids}
-    row_counts = {g: s.row_count for g, s in summaries.items()}
-    return [
-        dg.AssetCheckResult(
-            check_name="non_empty",
-            passed=not empty,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "row_counts": dg.MetadataValue.json(row_counts),
-                "genres_not_in_movies": unknown,
-                "genres_without_rated_films": unrated,
+    if summary.row_count:
+        empty_description = f"{summary.row_count} rated film(s)"
+    elif movies_with_genre:
+        empty_description = f"none of the {movies_with_genre} film(s) of {genre!r} has a rating"
+    elif movies_with_genre == 0:
+        empty_description = f"no movie in movies.csv has the genre {genre!r}"
+    else:
+        empty_description = f"no film of {genre!r} has a rating"
+    empty_metadata: dict[str, dg.RawMetadataValue] = {"row_count": summary.row_count}
+    if movies_with_genre is not None:
+        empty_metadata["movies_with_genre"] = movies_with_genre
+    out_of_range = summary.out_of_range_count
+    duplicates = summary.duplicate_count
+    results = [
+        (
+            "non_empty",
+            summary.row_count > 0,
+            dg.AssetCheckSeverity.WARN,
+            empty_description,
+            empty_metadata,
+        ),
+        (
+            "avg_rating_in_range",
+            not out_of_range,
+            dg.AssetCheckSeverity.ERROR,
+            (
+                f"{out_of_range} film(s) with an average outside 0.5-5.0 or no votes: movie id "
+                f"{_ids(summary.out_of_range_ids, out_of_range)}"
+                if out_of_range
+                else f"all {summary.row_count} average(s) within 0.5-5.0"
+            ),
+            {
+                "offending_films": out_of_range,
+                "offending_movie_ids": dg.MetadataValue.text(
+                    _ids(summary.out_of_range_ids, out_of_range) or "none"
+                ),
             },
-            description=_describe_empty(unknown, unrated),
         ),
-        dg.AssetCheckResult(
-            check_name="avg_rating_in_range",
-            passed=not out_of_range,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"offending_movie_ids": dg.MetadataValue.json(out_of_range)},
-        ),
-        dg.AssetCheckResult(
-            check_name="unique_movie_id",
-            passed=not duplicates,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"duplicate_movie_ids": dg.MetadataValue.json(duplicates)},
+        (
+            "unique_movie_id",
+            not duplicates,
+            dg.AssetCheckSeverity.ERROR,
+            (
+                f"{duplicates} movie id(s) listed more than once: "
+                f"{_ids(summary.duplicate_ids, duplicates)}"
+                if duplicates
+                else f"{summary.row_count} distinct movie id(s)"
+            ),
+            {
+                "duplicated_films": duplicates,
+                "duplicate_movie_ids": dg.MetadataValue.text(
+                    _ids(summary.duplicate_ids, duplicates) or "none"
+                ),
+            },
         ),
     ]
-
-
-def _describe_empty(unknown: list[str], unrated: list[str]) -> str | None:
-    parts = []
-    if unknown:
-        parts.append(
-            f"no movie has the genre(s) {', '.join(map(repr, unknown))}: check the spelling"
+    return [
+        dg.AssetCheckEvaluation(
+            asset_key=asset_key,
+            check_name=name,
+            passed=passed,
+            severity=severity,
+            description=f"{genre}: {description}",
+            metadata=metadata,
+            partition=genre,
+            target_materialization_data=target_materialization,
         )
-    if unrated:
-        parts.append(f"no film of {', '.join(map(repr, unrated))} has a rating")
-    return "; ".join(parts) or None
+        for name, passed, severity, description, metadata in results
+    ]

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from genre_assets.assets.genre_films import ALLOW_MISSING_GENRE_TAG
 from genre_assets.definitions import build_definitions
 from genre_assets.domain import genres as genre_rules
+from genre_assets.domain.genres import refuse_unknown_genres
 from genre_assets.domain.schema import MOVIES
 from genre_assets.errors import GenreAssetsError, InputError
 from genre_assets.jobs import all_genres_job
@@ -61,12 +63,11 @@ def instance_for_cli() -> Iterator[dg.DagsterInstance]:
             yield instance
 
 
-def genres_in_lake(defs: dg.Definitions) -> list[str]:
-    """The MovieLens vocabulary plus every genre found in the lake's movies files."""
+def genre_counts_in_lake(defs: dg.Definitions) -> dict[str, int]:
+    """How many movies of the lake's movies files have each genre (read-only)."""
     with dg.build_resources({"lake": (defs.resources or {})["lake"]}) as resources:
         lake = resources.lake
-        summary = summarize_movies(lake, source_files(lake, MOVIES))
-    return genre_rules.ordered_genres([*genre_rules.MOVIELENS_GENRES, *summary.genre_counts])
+        return dict(summarize_movies(lake, source_files(lake, MOVIES)).genre_counts)
 
 
 def contiguous_ranges(
@@ -87,13 +88,29 @@ def contiguous_ranges(
     return ranges
 
 
-def materialize(genres: Sequence[str] | None, *, all_genres: bool = False) -> LaunchReport:
+def materialize(
+    genres: Sequence[str] | None, *, all_genres: bool = False, allow_missing_genre: bool = False
+) -> LaunchReport:
+    """Materialise the genres (or all of them) in one run per contiguous range of partitions.
+
+    Every requested genre is validated, and refused when no movie has it (a likely typo) unless
+    `allow_missing_genre`, before the instance is opened: a refused request changes nothing.
+    """
     deployment = os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT)
     defs = build_definitions(deployment)
-    requested = genres_in_lake(defs) if all_genres else list(genres or [])
+    counts = genre_counts_in_lake(defs)
+    if all_genres:
+        requested = genre_rules.ordered_genres([*genre_rules.MOVIELENS_GENRES, *counts])
+    else:
+        requested = list(genres or [])
     requested = genre_rules.validate_genres(requested)
     if not requested:
         raise InputError("no genre to materialise: pass --genre G or --all-genres")
+    tags: dict[str, str] = {}
+    if allow_missing_genre:
+        tags[ALLOW_MISSING_GENRE_TAG] = "true"
+    else:
+        refuse_unknown_genres(requested, counts, override="pass --allow-missing-genre")
     report = LaunchReport()
     with instance_for_cli() as instance:
         register_genres(instance, requested)
@@ -103,7 +120,7 @@ def materialize(genres: Sequence[str] | None, *, all_genres: bool = False) -> La
             result = job.execute_in_process(
                 instance=instance,
                 run_config={"loggers": {"cli_progress": {}}},
-                tags=range_tags(start, end),
+                tags={**tags, **range_tags(start, end)},
                 raise_on_error=False,
             )
             report.run_ids.append(result.run_id)
@@ -123,9 +140,7 @@ def _collect(result: dg.ExecuteInProcessResult, report: LaunchReport) -> None:
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             continue
-        text = (
-            f"check {evaluation.check_name} failed: {evaluation.description or evaluation.metadata}"
-        )
+        text = f"check {evaluation.check_name} failed: {evaluation.description}"
         if evaluation.severity == dg.AssetCheckSeverity.ERROR:
             report.errors.append(text)
         else:
@@ -160,4 +175,9 @@ def _root_cause(error: dg.SerializableErrorInfo | None) -> str:
     return chain[-1].message.strip()
 
 
-_USER_ERRORS = {GenreAssetsError.__name__, *(c.__name__ for c in GenreAssetsError.__subclasses__())}
+def _user_error_names(cls: type[Exception] = GenreAssetsError) -> set[str]:
+    """The class names of GenreAssetsError and all its subclasses, at any depth."""
+    return {cls.__name__}.union(*(_user_error_names(sub) for sub in cls.__subclasses__()))
+
+
+_USER_ERRORS = _user_error_names()

@@ -29,13 +29,27 @@ def _sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def failure_message(elapsed: float, run_ids: list[str], errors: list[str]) -> str:
+    """A failed `materialize`: one line with its time and runs, then each cause on a line of its
+    own ("  - "; a cause several runs share, once; a cause's further lines indented)."""
+    runs = ", ".join(run_ids)
+    lines = [f"genre-assets: materialisation failed after {elapsed:.1f} s (run {runs}):"]
+    for cause in dict.fromkeys(errors):
+        first, *rest = cause.strip().splitlines() or [""]
+        lines.append(f"  - {first}")
+        lines.extend(f"    {line}" for line in rest)
+    return "\n".join(lines)
+
+
 def _materialize(args: argparse.Namespace) -> int:
     if args.lake:
         os.environ["GENRE_ASSETS_LAKE"] = args.lake
     from genre_assets.cli import launcher
 
     started = time.perf_counter()
-    report = launcher.materialize(args.genre, all_genres=args.all_genres)
+    report = launcher.materialize(
+        args.genre, all_genres=args.all_genres, allow_missing_genre=args.allow_missing_genre
+    )
     elapsed = time.perf_counter() - started
     order = ordered_genres([o.genre for o in report.outputs])
     for output in sorted(report.outputs, key=lambda o: order.index(o.genre)):
@@ -47,11 +61,7 @@ def _materialize(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     runs = ", ".join(report.run_ids)
     if not report.success:
-        print(
-            f"genre-assets: materialisation failed after {elapsed:.1f} s (run {runs}). "
-            + " ".join(report.errors),
-            file=sys.stderr,
-        )
+        print(failure_message(elapsed, report.run_ids, report.errors), file=sys.stderr)
         return 1
     print(f"Materialised {len(report.outputs)} genre(s) in {elapsed:.1f} s (run {runs}).")
     return 0
@@ -88,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--genre", action="append", help="a genre; repeat for several")
     which.add_argument(
         "--all-genres", action="store_true", help="the MovieLens genres plus any in movies.csv"
+    )
+    materialize.add_argument(
+        "--allow-missing-genre",
+        action="store_true",
+        help="materialise a --genre no movie has yet (an empty table) instead of refusing it",
     )
     materialize.add_argument("--quiet", action="store_true", help="no preview")
     materialize.set_defaults(handler=_materialize)

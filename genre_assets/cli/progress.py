@@ -23,6 +23,20 @@ class _ProgressFilter(logging.Filter):
         return event.event_type_value in _SHOWN_EVENTS
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a line is logged, not when the handler was made:
+    `main` called in-process more than once (tests capture stderr per call) must never write to
+    a stream an earlier caller has closed."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 @dg.logger(
     config_schema=None,
     description="Progress lines for the genre-assets CLI; failures are summarised at the end.",
@@ -32,7 +46,7 @@ def cli_progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         handler.addFilter(_ProgressFilter())
         logger.addHandler(handler)

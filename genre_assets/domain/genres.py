@@ -6,10 +6,11 @@ through `slug()` after `validate_genre()`, so hostile strings never reach storag
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from genre_assets.errors import InputError
+from genre_assets.errors import InputError, UnknownGenreError
 
 # The genres of the MovieLens "latest" releases, in the order the UI lists them.
 MOVIELENS_GENRES: tuple[str, ...] = (
@@ -90,6 +91,45 @@ def validate_genres(genres: Iterable[str]) -> list[str]:
                 "materialise them in separate runs"
             )
     return unique
+
+
+def unknown_genres(requested: Iterable[str], genre_counts: Mapping[str, int]) -> list[str]:
+    """The requested genres that are likely typos: no movie in movies.csv has them and they are
+    not MovieLens genres either. A vocabulary genre without films (IMAX in the 1M release) is a
+    real genre whose table is simply empty, so it is not refused."""
+    return [g for g in requested if not genre_counts.get(g) and g not in MOVIELENS_GENRES]
+
+
+def closest_genre(genre: str, candidates: Iterable[str]) -> str | None:
+    """The candidate a user most likely meant: the same slug (`sci fi` for `Sci-Fi`), else the
+    closest spelling ignoring case and punctuation, else None."""
+    by_key: dict[str, str] = {}
+    for candidate in sorted(set(candidates), key=lambda c: (c not in MOVIELENS_GENRES, c)):
+        by_key.setdefault(slug(candidate).replace("_", ""), candidate)
+    key = slug(genre).replace("_", "")
+    if key in by_key:
+        return by_key[key]
+    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
+    return by_key[close[0]] if close else None
+
+
+def refuse_unknown_genres(
+    requested: Sequence[str], genre_counts: Mapping[str, int], *, override: str
+) -> None:
+    """Raise UnknownGenreError naming each requested genre that no movie has (see
+    `unknown_genres`) with the closest known genre as a suggestion; `override` says how to
+    materialise such a genre anyway (a CLI flag, a run tag)."""
+    unknown = unknown_genres(requested, genre_counts)
+    if not unknown:
+        return
+    known = [*MOVIELENS_GENRES, *(g for g, count in genre_counts.items() if count)]
+    lines = []
+    for genre in unknown:
+        line = f"unknown genre {genre!r} (not in movies.csv)"
+        suggestion = closest_genre(genre, known)
+        lines.append(f"{line}; did you mean {suggestion!r}?" if suggestion else line)
+    lines.append(f"for a genre that later data will bring: {override}")
+    raise UnknownGenreError("\n".join(lines))
 
 
 def table_name(genre: str) -> str:

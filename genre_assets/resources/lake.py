@@ -65,3 +65,8 @@ class LakeResource(dg.ConfigurableResource, ABC):
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def sample_data_hint(self) -> str:
+        """How to fill this lake with generated MovieLens data, for messages about a lake
+        without any: `create sample data with: genre-assets sample-data --lake ...`."""

@@ -15,6 +15,7 @@ import json
 
 import dagster as dg
 
+from genre_assets.assets import RAW_SOURCE_KEYS
 from genre_assets.domain.genres import export_key, table_name
 from genre_assets.domain.schema import SOURCE_TABLES
 from genre_assets.jobs import all_genres_job
@@ -22,7 +23,13 @@ from genre_assets.partitions import GENRE_PARTITIONS_NAME, range_tags
 from genre_assets.resources.catalog import CatalogResource
 from genre_assets.resources.lake import LakeResource
 
-SOURCE_ASSETS = [dg.AssetKey("film_database"), dg.AssetKey("movies"), dg.AssetKey("ratings")]
+# The raw folders are observed first, so the source tables record the raw versions they read.
+SOURCE_ASSETS = [
+    *RAW_SOURCE_KEYS,
+    dg.AssetKey("film_database"),
+    dg.AssetKey("movies"),
+    dg.AssetKey("ratings"),
+]
 
 
 def _raw_files(lake: LakeResource) -> list:

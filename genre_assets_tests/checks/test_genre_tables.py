@@ -15,31 +15,49 @@ def _summary(*rows: str) -> checks.ExportSummary:
     )
 
 
-def _results(summaries, counts=None) -> dict[str, dg.AssetCheckResult]:
-    return {r.check_name: r for r in checks.evaluate(summaries, counts)}
+KEY = dg.AssetKey("genre_film_table")
+
+
+def _results(genre, summary, movies_with_genre=None) -> dict[str, dg.AssetCheckEvaluation]:
+    evaluations = checks.evaluate(KEY, genre, summary, movies_with_genre)
+    assert {e.partition for e in evaluations} == {genre}
+    assert {e.asset_key for e in evaluations} == {KEY}
+    return {e.check_name: e for e in evaluations}
 
 
 def test_a_good_export_passes_every_check():
     good = _summary("1\tA\t1999\t0.5000\t1", "2\tB\t\t5.0000\t3")
     assert good == checks.ExportSummary(row_count=2, out_of_range_ids=[], duplicate_ids=[])
-    results = _results({"Drama": good}, {"Drama": 2})
+    results = _results("Drama", good, 2)
+    assert set(results) == set(checks.CHECK_SPECS_DOC)
     assert all(r.passed for r in results.values())
-    assert results["non_empty"].metadata["row_counts"].value == {"Drama": 2}
+    assert results["non_empty"].metadata["row_count"].value == 2
+    assert results["non_empty"].description == "Drama: 2 rated film(s)"
 
 
-def test_ratings_outside_the_scale_or_without_votes_fail_with_their_ids():
+def test_ratings_outside_the_scale_or_without_votes_fail_with_their_ids_as_text():
     bad = _summary(
         "1\tA\t1999\t5.0001\t1",
         "2\tB\t1999\t0.4999\t1",
         "3\tC\t1999\t3.0000\t0",
         "4\tD\t1999\t3.0000\t2",
     )
-    assert bad.out_of_range_ids == [1, 2, 3]
-    result = _results({"Drama": bad, "War": _summary("9\tW\t2000\t4.0000\t1")})[
-        "avg_rating_in_range"
-    ]
+    assert bad.out_of_range_ids == [1, 2, 3] and bad.out_of_range_count == 3
+    result = _results("Drama", bad)["avg_rating_in_range"]
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
-    assert result.metadata["offending_movie_ids"].value == {"Drama": [1, 2, 3]}
+    # Readable without opening JSON: a text value and a sentence naming the genre.
+    assert result.metadata["offending_movie_ids"] == dg.MetadataValue.text("1, 2, 3")
+    assert result.metadata["offending_films"].value == 3
+    assert result.description == (
+        "Drama: 3 film(s) with an average outside 0.5-5.0 or no votes: movie id 1, 2, 3"
+    )
+    assert _results("War", _summary("9\tW\t2000\t4.0000\t1"))["avg_rating_in_range"].passed
+
+
+def test_long_lists_of_ids_are_cut_and_counted():
+    rows = [f"{i}\tA\t1999\t9.0000\t1" for i in range(1, 26)]
+    result = _results("Drama", _summary(*rows))["avg_rating_in_range"]
+    assert result.metadata["offending_movie_ids"].value.endswith("19, 20 and 5 more")
 
 
 def test_a_movie_listed_twice_fails_unique_movie_id_once_per_id():
@@ -49,20 +67,24 @@ def test_a_movie_listed_twice_fails_unique_movie_id_once_per_id():
         "7\tA\t1999\t3.0000\t1",
         "7\tA\t1999\t3.0000\t1",
     )
-    result = _results({"Drama": twice})["unique_movie_id"]
+    result = _results("Drama", twice)["unique_movie_id"]
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
-    assert result.metadata["duplicate_movie_ids"].value == {"Drama": [7]}
+    assert result.metadata["duplicate_movie_ids"] == dg.MetadataValue.text("7")
+    assert result.metadata["duplicated_films"].value == 1
 
 
 @pytest.mark.parametrize(
-    ("counts", "unknown", "unrated"),
-    [({"Comedyy": 0}, ["Comedyy"], []), ({"Comedyy": 4}, [], ["Comedyy"]), (None, [], ["Comedyy"])],
+    ("movies_with_genre", "says"),
+    [
+        (0, "no movie in movies.csv has the genre 'Comedyy'"),
+        (4, "none of the 4 film(s) of 'Comedyy' has a rating"),
+        (None, "no film of 'Comedyy' has a rating"),
+    ],
 )
-def test_an_empty_table_warns_and_says_whether_the_genre_exists(counts, unknown, unrated):
-    result = _results({"Comedyy": _summary()}, counts)["non_empty"]
+def test_an_empty_table_warns_and_says_whether_the_genre_exists(movies_with_genre, says):
+    result = _results("Comedyy", _summary(), movies_with_genre)["non_empty"]
     assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
-    assert result.metadata["genres_not_in_movies"].value == unknown
-    assert result.metadata["genres_without_rated_films"].value == unrated
+    assert result.description == f"Comedyy: {says}"
 
 
 def test_a_broken_export_is_an_error_naming_the_file_and_line():

@@ -71,6 +71,55 @@ def test_unusable_genres_are_refused_before_anything_runs(golden_lake, genre):
     assert not (golden_lake / "_catalog.duckdb").exists()
 
 
+def _tree_bytes(*roots: Path) -> dict[str, bytes]:
+    return {
+        str(path): path.read_bytes() for root in roots for path in root.rglob("*") if path.is_file()
+    }
+
+
+def test_a_genre_no_movie_has_is_refused_with_a_suggestion_and_changes_nothing(
+    golden_lake, tmp_path
+):
+    home = tmp_path / "home"
+    env = {"DAGSTER_HOME": str(home)}
+    first = run_cli("materialize", "--lake", str(golden_lake), "--genre", "Drama", env=env)
+    assert first.returncode == 0, first.stderr
+    before = _tree_bytes(golden_lake, home)
+    assert any(name.endswith("_catalog.duckdb") for name in before)
+
+    done = run_cli("materialize", "--lake", str(golden_lake), "--genre", "Scifi", env=env)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "genre-assets: unknown genre 'Scifi' (not in movies.csv); did you mean 'Sci-Fi'?",
+        "for a genre that later data will bring: pass --allow-missing-genre",
+    ]
+    # Lake, catalog and instance (runs, partitions) are byte for byte what they were.
+    assert _tree_bytes(golden_lake, home) == before
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert "Scifi" not in instance.get_dynamic_partitions("genre")
+
+
+def test_allow_missing_genre_materialises_an_empty_table_and_warns(golden_lake, tmp_path):
+    env = {"DAGSTER_HOME": str(tmp_path / "home")}
+    done = run_cli(
+        "materialize",
+        "--lake",
+        str(golden_lake),
+        "--genre",
+        "Scifi",
+        "--allow-missing-genre",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (golden_lake / "movielens/scifi/scifi_films.tsv").read_text().count("\n") == 1
+    assert (
+        "warning: check non_empty failed: Scifi: no movie in movies.csv has the genre 'Scifi'"
+        in done.stderr
+    )
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        assert "Scifi" in instance.get_dynamic_partitions("genre")
+
+
 def test_genre_and_all_genres_are_exclusive(golden_lake):
     done = run_cli("materialize", "--lake", str(golden_lake), "--genre", "Drama", "--all-genres")
     assert done.returncode == 2

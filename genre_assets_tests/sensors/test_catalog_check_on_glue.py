@@ -36,6 +36,8 @@ def test_the_sensor_reads_glue_and_s3_and_requests_exactly_what_is_missing(aws_e
     with dg.instance_for_test() as instance:
         (request,) = _tick(instance).run_requests
         assert {k.to_user_string() for k in request.asset_selection} == {
+            "raw_movies",
+            "raw_ratings",
             "film_database",
             "movies",
             "ratings",

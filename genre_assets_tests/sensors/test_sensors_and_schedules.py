@@ -29,6 +29,8 @@ def test_an_empty_catalog_requests_the_source_tables(golden_lake):
         result = _tick(instance, golden_lake)
         (request,) = result.run_requests
         assert {k.to_user_string() for k in request.asset_selection} == {
+            "raw_movies",
+            "raw_ratings",
             "film_database",
             "movies",
             "ratings",

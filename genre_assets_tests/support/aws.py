@@ -1,10 +1,13 @@
-"""moto-backed AWS for in-process tests: fake credentials, a bucket with the golden lake, and a
-driver that moves EMR steps through their states the way a real cluster would."""
+"""moto-backed AWS for in-process tests: fake credentials, a bucket with the golden lake, a
+driver that moves EMR steps through their states the way a real cluster would, and local
+endpoints that refuse or count connections (for unreachable-endpoint and no-call tests)."""
 
 from __future__ import annotations
 
 import contextlib
 import re
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -167,3 +170,43 @@ def step_driver(monkeypatch):
     driver = StepDriver()
     monkeypatch.setattr(emr_cluster, "_sleep", driver)
     return driver
+
+
+@contextlib.contextmanager
+def refusing_endpoint() -> Iterator[str]:
+    """`http://127.0.0.1:<port>` where nothing listens: the port is held (bound, not listening)
+    for the block, so every connection is refused at once and no one else can take it."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"
+
+
+class ListeningEndpoint:
+    """A local TCP endpoint that accepts and counts connections (and closes them unanswered):
+    a test points AWS_ENDPOINT_URL here to prove that no AWS call was even attempted."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def __enter__(self) -> ListeningEndpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._server.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -42,17 +42,20 @@ def materialize_genres(
     genres: Sequence[str],
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialise every asset for `genres`, registered in this order so they form one range."""
     if instance is None:
         with dg.DagsterInstance.ephemeral() as owned:
-            return materialize_genres(lake, genres, raise_on_error=raise_on_error, instance=owned)
+            return materialize_genres(
+                lake, genres, raise_on_error=raise_on_error, instance=owned, tags=tags
+            )
     known = set(instance.get_dynamic_partitions("genre"))
     instance.add_dynamic_partitions("genre", [g for g in genres if g not in known])
     return dg.materialize(
         [*ALL_ASSETS, source_data_checks],
         resources=local_resources(lake),
         instance=instance,
-        tags=range_tags(genres[0], genres[-1]),
+        tags={**(tags or {}), **range_tags(genres[0], genres[-1])},
         raise_on_error=raise_on_error,
     )

@@ -118,10 +118,11 @@ class EMREngineResource(EngineResource):
 
     def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
         database = self.catalog.database_name()
+        # Before the first AWS call of a run: a lake that is not s3:// fails here, without one.
+        location = self.lake.uri(f"warehouse/{database}.db/")
         if self.catalog.database_exists():
             log.info(f"Glue database {database} exists: no Hive step needed")
             return {"hive_step": "skipped: database exists"}
-        location = self.lake.uri(f"warehouse/{database}.db/")
         uri = self._upload("create-film-db.hql", rendering.hive_create_database(database, location))
         return self._run_steps(log, [emr_cluster.hive_step(f"create database {database}", uri)])
 

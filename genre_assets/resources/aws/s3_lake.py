@@ -1,7 +1,9 @@
 """The S3 lake: `s3://bucket[/prefix]`, through dagster-aws's S3Resource.
 
 A single PUT is atomic in S3 (readers see the old object or the whole new one), so exports need
-no rename; listing is one folder deep, as Hive reads a table's location.
+no rename; listing is one folder deep, as Hive reads a table's location. The location is checked
+on every use, before any call to S3, so a lake that is not `s3://...` fails without one; S3
+failures of configuration (region, credentials, endpoint) read as `clients` explains them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from genre_assets.errors import ConfigurationError
+from genre_assets.resources.aws.clients import explain_errors, explained_aws_errors
 from genre_assets.resources.lake import LakeObject, LakeResource, check_key
 
 # S3's bucket naming rules (no dots: virtual-host TLS breaks on them); prefixes are plain keys.
@@ -22,9 +25,16 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """`s3://bucket/some/prefix/` -> ("bucket", "some/prefix"); raises on anything else."""
-    match = re.match(r"^s3://([^/]+)/?(.*)$", uri or "")
+    if not (uri or "").startswith("s3://"):
+        raise ConfigurationError(
+            f"the aws deployment needs an s3:// lake (GENRE_ASSETS_LAKE or --lake), got {uri!r}: "
+            "set it to s3://bucket[/prefix], or use GENRE_ASSETS_DEPLOYMENT=local for a folder"
+        )
+    match = re.match(r"^s3://([^/]+)/?(.*)$", uri)
     if not match:
-        raise ConfigurationError(f"the S3 lake must look like s3://bucket[/prefix], got {uri!r}")
+        raise ConfigurationError(
+            f"the S3 lake must look like s3://bucket[/prefix] (GENRE_ASSETS_LAKE), got {uri!r}"
+        )
     bucket, prefix = match.group(1), match.group(2).strip("/")
     if not _BUCKET.match(bucket) or "--" in bucket:
         raise ConfigurationError(f"{bucket!r} is not an S3 bucket name genre-assets accepts")
@@ -48,12 +58,19 @@ class S3LakeResource(LakeResource):
         return f"{prefix}/{key}" if prefix else key
 
     def _client(self) -> Any:
-        return self.s3.get_client()
+        with explained_aws_errors():
+            return explain_errors(self.s3.get_client())
 
     @property
     def root_uri(self) -> str:
         bucket, prefix = self._location()
         return f"s3://{bucket}/{prefix}".rstrip("/")
+
+    def sample_data_hint(self) -> str:
+        return (
+            "create sample data with: genre-assets sample-data --lake DIR, then copy it with: "
+            f"aws s3 cp --recursive DIR/movielens {self.root_uri}/movielens"
+        )
 
     def bucket(self) -> str:
         return self._location()[0]

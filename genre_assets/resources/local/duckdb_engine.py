@@ -88,7 +88,8 @@ class DuckDBEngineResource(EngineResource):
         if table.name != MOVIES.name and cached is None:
             return {}
         with self._memory_connection() as con:
-            self._define_source_views(con, log=None)
+            # This table's view only: a missing ratings folder is the ratings step's failure.
+            self._define_source_views(con, log=None, tables=(table,))
             try:
                 row_count = con.execute(
                     render("duckdb/count_rows.sql.j2", database=database, table=table.name)
@@ -199,12 +200,13 @@ class DuckDBEngineResource(EngineResource):
         con: duckdb.DuckDBPyConnection,
         log: dg.DagsterLogManager | None,
         use_cache: bool = True,
+        tables: Sequence[TableSpec] = SOURCE_TABLES,
     ) -> None:
-        """`<database>.movies` and `.ratings` in `con`: from the columnar cache when it matches
-        the raw files, else straight from the CSVs (same columns, same answers)."""
+        """`<database>.movies` and `.ratings` (or just `tables`) in `con`: from the columnar cache
+        when it matches the raw files, else straight from the CSVs (same columns, same answers)."""
         database = self.catalog.database_name()
         statements = [rendering.duckdb_create_schema(database)]
-        for table in SOURCE_TABLES:
+        for table in tables:
             cached = self._fresh_cache(table) if use_cache else None
             location = self.lake.uri(table.folder)
             if cached is not None:

@@ -1,12 +1,15 @@
 """The local lake: a folder on this machine laid out like the S3 lake (docs/contract.md).
 
 Writes are atomic (a hidden temporary in the same folder, then a rename), so a reader sees the
-previous file or the complete new one.
+previous file or the complete new one. The folder itself must exist: a mistyped lake fails on
+first use, before the catalog file or any other file is created in it (`sample-data` creates
+lakes).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,6 +40,10 @@ def write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
         raise
 
 
+def _sample_data_hint(root: Path) -> str:
+    return f"create sample data with: genre-assets sample-data --lake {shlex.quote(str(root))}"
+
+
 class LocalLakeResource(LakeResource):
     """A folder on this machine laid out like the S3 lake (docs/contract.md)."""
 
@@ -50,7 +57,21 @@ class LocalLakeResource(LakeResource):
                 f"lake folder {self.path!r} contains a glob character (*?[]), which the local "
                 "engine would read as a pattern"
             )
-        return Path(self.path).expanduser().resolve()
+        root = Path(self.path).expanduser().resolve()
+        if not root.is_dir():
+            if root.exists():
+                raise ConfigurationError(
+                    f"the lake {root} is a file, not a folder (GENRE_ASSETS_LAKE or --lake): "
+                    "point it at the folder that holds movielens/"
+                )
+            raise ConfigurationError(
+                f"the lake folder {root} does not exist (GENRE_ASSETS_LAKE or --lake): point it "
+                f"at your MovieLens lake, or {_sample_data_hint(root)}"
+            )
+        return root
+
+    def sample_data_hint(self) -> str:
+        return _sample_data_hint(self._root())
 
     def local_path(self, key: str) -> Path:
         return self._root() / check_key(key)
