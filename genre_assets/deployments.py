@@ -60,6 +60,9 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
         poll_seconds=SETTINGS["emr_poll_seconds"].value(as_int=True),
         columnar_cache=SETTINGS["emr_columnar_cache"].value(as_int=True),
         prices=SETTINGS["emr_prices"].value(),
+        deployment_name=SETTINGS["deployment_name"].value(),
+        lease_seconds=SETTINGS["emr_lease_seconds"].value(as_int=True),
+        max_run_seconds=SETTINGS["emr_max_run_seconds"].value(as_int=True),
     )
     return {"lake": lake, "catalog": catalog, "engine": engine}
 

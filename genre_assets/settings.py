@@ -69,6 +69,22 @@ SETTINGS: dict[str, Setting] = {
             "USD/hour per instance type as JSON for cost metadata (default: us-east-1 list prices)",
         ),
         Setting(
+            "GENRE_ASSETS_DEPLOYMENT_NAME",
+            "",
+            "aws: owner tag of this deployment's EMR clusters; its janitor touches no other "
+            "(default: an id kept in the Dagster instance)",
+        ),
+        Setting(
+            "GENRE_ASSETS_EMR_LEASE_SECONDS",
+            "300",
+            "aws: a cluster whose run stops renewing its lease for this long is terminated",
+        ),
+        Setting(
+            "GENRE_ASSETS_EMR_MAX_RUN_SECONDS",
+            "21600",
+            "aws: hard time limit of a run holding a cluster; the cluster is then terminated",
+        ),
+        Setting(
             "GENRE_ASSETS_EMR_COLUMNAR_CACHE",
             "0",
             "1: ratings as Parquet in the lake (Hive DDL, then a Presto INSERT)",

@@ -12,7 +12,8 @@ Sources for every rule here: docs/aws-fidelity.md. Evaluation follows AWS's logi
 identity-based policy: an explicit Deny wins; otherwise some Allow statement must match the
 action (case-insensitive, wildcards `*` and `?`), the resource (case-sensitive, same wildcards)
 and every condition (all operators and keys ANDed, the values of one key ORed; a key missing
-from the request fails a positive operator and satisfies a negated one). An operation this
+from the request fails a positive operator and satisfies a negated one, but `ForAllValues` holds
+for a missing or empty multivalued key, which `Null: false` rejects). An operation this
 module does not know is denied with a reason that says so, so a new call cannot slip past.
 """
 
@@ -82,6 +83,7 @@ class Decision:
     action: str = ""  # the request that decided (for a denial: the first one denied)
     resource: str = ""
     explicit_deny: bool = False
+    statement: str = ""  # the Sid (or #index) of the statement that allowed or denied it
 
 
 class UnmappedOperation(LookupError):
@@ -151,10 +153,13 @@ def evaluate(
                 action,
                 resource,
                 explicit_deny=True,
+                statement=sid,
             )
         allowed_by = allowed_by or sid
     if allowed_by:
-        return Decision(True, f"allowed by statement {allowed_by}", action, resource)
+        return Decision(
+            True, f"allowed by statement {allowed_by}", action, resource, statement=allowed_by
+        )
     reason = f"no statement allows {action} on {resource}"
     if near_misses:
         reason += " (conditions not met: " + "; ".join(near_misses) + ")"
@@ -257,8 +262,12 @@ def _condition_holds(
     expected: list[str],
 ) -> bool:
     if base == "Null":
-        # "true": the key must be absent; "false": present.
-        return (actual is None) == (expected[0].lower() == "true")
+        # "true": the key must be absent; "false": present and "not null". AWS counts a key
+        # with an empty value as null here (a multivalued key with no values, such as
+        # aws:TagKeys of an AddTags without tags, or ""), which is how `Null: false` keeps
+        # `ForAllValues` from holding vacuously (docs/aws-fidelity.md).
+        null = actual is None or len(actual) == 0
+        return null == (expected[0].lower() == "true")
     values = [] if actual is None else _as_list(actual)
     negated = "Not" in base
     positive = base.replace("Not", "", 1) if negated else base

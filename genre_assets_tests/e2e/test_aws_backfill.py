@@ -7,23 +7,21 @@ be one run on one EMR cluster, and no cluster may be left running afterwards.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from genre_assets.resources.aws.emr_cluster import RUN_ID_TAG
-from genre_assets_emulator.middleware import HARNESS_USER_AGENT
-from genre_assets_emulator.steps import FAKE_CREDENTIALS
-from genre_assets_tests.e2e.conftest import _register_genres
+from genre_assets_tests.e2e.aws_stack import (
+    BUCKET,
+    LAKE_URI,
+    PREFIX,
+    cluster_run_id,
+    live_and_dead_clusters,
+)
+from genre_assets_tests.e2e.aws_stack import (
+    aws_stack as running_aws_stack,
+)
 from genre_assets_tests.e2e.stack import (
     BACKFILL_TAG,
     RANGE_END_TAG,
@@ -31,21 +29,14 @@ from genre_assets_tests.e2e.stack import (
     SENSOR,
     TIMINGS,
     DagsterStack,
-    free_port,
-    running_stack,
     sensor_selector,
-    stop_process_group,
     tags_of,
     wait_for_backfill,
 )
 from genre_assets_tests.reference import expected_tsv
-from genre_assets_tests.support.aws import IAM_POLICY
 
 pytestmark = pytest.mark.e2e
 
-BUCKET = "e2e-lake"
-PREFIX = "lake"
-LAKE_URI = f"s3://{BUCKET}/{PREFIX}"
 # Adjacent partitions, slugs written by hand (the README's contract).
 GENRES = {"Crime": "crime", "Documentary": "documentary", "Drama": "drama"}
 # No two of them neighbours in the vocabulary order.
@@ -53,97 +44,10 @@ APART = {"Comedy": "comedy", "Horror": "horror", "War": "war"}
 GENRE_ASSETS = ["genre_film_export", "genre_film_table"]
 
 
-@contextlib.contextmanager
-def emulator_process(root: Path) -> Iterator[dict[str, str]]:
-    """`genre-assets emulate-aws` on a free port, holding the pipeline to the shipped IAM policy
-    for this lake; yields the environment that points at it."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log = root / "emulator.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GENRE_ASSETS_"))}
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "genre_assets.cli",
-                "emulate-aws",
-                "--port",
-                str(port),
-                "--start-seconds",
-                "1",
-                "--lake",
-                LAKE_URI,
-                "--iam-policy",
-                str(IAM_POLICY),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"emulate-aws exited {proc.returncode}:\n{log.read_text()}")
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
-                banner = log.read_text()
-                if "Ctrl-C stops it" in banner:  # the bucket exists from here on
-                    assert "IAM enforced on the pipeline's calls" in banner, banner
-                    break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"emulate-aws did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield {"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", **FAKE_CREDENTIALS}
-    finally:
-        stop_process_group(proc)
-
-
-def _clients(env: dict[str, str]):
-    session = boto3.session.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
-        region_name=env["AWS_DEFAULT_REGION"],
-    )
-    url = env["AWS_ENDPOINT_URL"]
-    # The test's own calls, not the pipeline's: the IAM policy is not checked for them.
-    config = Config(user_agent_extra=HARNESS_USER_AGENT)
-    return (session.client(name, endpoint_url=url, config=config) for name in ("s3", "emr", "glue"))
-
-
-def _clusters(emr) -> list[dict]:
-    return [
-        emr.describe_cluster(ClusterId=c["Id"])["Cluster"] for c in emr.list_clusters()["Clusters"]
-    ]
-
-
-def _cluster_run_id(cluster: dict) -> str:
-    return {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}.get(RUN_ID_TAG, "")
-
-
 @pytest.fixture(scope="module")
 def aws_stack(tmp_path_factory: pytest.TempPathFactory, e2e_lake: Path):
-    root = tmp_path_factory.mktemp("aws_stack")
-    with emulator_process(root) as aws_env:
-        s3, emr, glue = _clients(aws_env)
-        for path in sorted((e2e_lake / "movielens").rglob("*.csv")):
-            key = f"{PREFIX}/{path.relative_to(e2e_lake).as_posix()}"
-            s3.upload_file(str(path), BUCKET, key)
-        deployment = {
-            "GENRE_ASSETS_DEPLOYMENT": "aws",
-            "GENRE_ASSETS_LAKE": LAKE_URI,
-            "GENRE_ASSETS_EMR_POLL_SECONDS": "1",
-            # Never the developer's own AWS configuration: the emulator's fake credentials only.
-            "AWS_CONFIG_FILE": str(root / "no-aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-aws-credentials"),
-            **aws_env,
-        }
-        with running_stack(root, LAKE_URI, _register_genres, deployment_env=deployment) as stack:
-            yield stack, s3, emr, glue
+    with running_aws_stack(tmp_path_factory.mktemp("aws_stack"), e2e_lake) as stack:
+        yield stack
 
 
 def _assert_exports_and_tables(s3, glue, lake: Path, genres: dict[str, str]) -> None:
@@ -160,7 +64,7 @@ def _assert_exports_and_tables(s3, glue, lake: Path, genres: dict[str, str]) -> 
 
 def _wait_all_terminated(stack: DagsterStack, emr) -> list[dict]:
     def all_terminated():
-        clusters = _clusters(emr)
+        clusters = live_and_dead_clusters(emr)
         return clusters if all(c["Status"]["State"] == "TERMINATED" for c in clusters) else None
 
     return stack.wait_for("every cluster to be TERMINATED", all_terminated, timeout=60)
@@ -190,7 +94,7 @@ def test_fresh_lake_backfill_of_non_adjacent_genres_selecting_only_genre_assets(
     }
     # One cluster per run, every one of them terminated.
     clusters = _wait_all_terminated(stack, emr)
-    assert sorted(_cluster_run_id(c) for c in clusters) == sorted(r["runId"] for r in runs)
+    assert sorted(cluster_run_id(c) for c in clusters) == sorted(r["runId"] for r in runs)
 
 
 def test_aws_backfill_of_three_genres_uses_one_cluster_and_leaves_none_running(aws_stack, e2e_lake):
@@ -219,7 +123,7 @@ def test_aws_backfill_of_three_genres_uses_one_cluster_and_leaves_none_running(a
 
     # One cluster for the run, tagged with it, terminated once the run is over.
     clusters = _wait_all_terminated(stack, emr)
-    (backfill_cluster,) = [c for c in clusters if _cluster_run_id(c) == run["runId"]]
+    (backfill_cluster,) = [c for c in clusters if cluster_run_id(c) == run["runId"]]
     steps = emr.list_steps(ClusterId=backfill_cluster["Id"])["Steps"]
     # (Steps that define missing source tables come first when this test runs alone.)
     assert [s["Name"] for s in reversed(steps)][-2:] == [

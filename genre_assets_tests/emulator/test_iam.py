@@ -28,6 +28,7 @@ VALUES = {
 }
 CLUSTERS = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster"
 MANAGED = {"genre-assets:managed": "true", "dagster/run_id": "r-1"}
+LEASE = "genre-assets:lease-expires"
 
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -201,6 +202,29 @@ def test_set_operators_on_multi_valued_keys():
     assert not iam.evaluate([statement("ForAnyValue:StringLike")], "a:B", "*", {}).allowed
 
 
+def test_for_all_values_is_vacuously_true_unless_null_false_requires_values():
+    only_lease = {"ForAllValues:StringEquals": {"aws:TagKeys": ["genre-assets:lease-expires"]}}
+
+    def allowed(conditions: dict, context: dict) -> bool:
+        statement = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": conditions}
+        return iam.evaluate([statement], "elasticmapreduce:AddTags", "*", context).allowed
+
+    lease = {"aws:TagKeys": ["genre-assets:lease-expires"]}
+    more = {"aws:TagKeys": ["genre-assets:lease-expires", "genre-assets:deployment"]}
+    # AWS: ForAllValues "also returns true if there are no context keys in the request".
+    assert allowed(only_lease, lease) and not allowed(only_lease, more)
+    assert allowed(only_lease, {}) and allowed(only_lease, {"aws:TagKeys": []})
+    # Null "false" needs the key present with a value: no key and no values both fail it.
+    guarded = {**only_lease, "Null": {"aws:TagKeys": "false"}}
+    assert allowed(guarded, lease) and not allowed(guarded, more)
+    assert not allowed(guarded, {}) and not allowed(guarded, {"aws:TagKeys": []})
+    assert allowed({"Null": {"aws:TagKeys": "true"}}, {"aws:TagKeys": []})
+    assert not allowed({"Null": {"aws:TagKeys": "true"}}, lease)
+    # "Context keys with empty values" count as null too: an empty tag value (EMR allows one).
+    assert not allowed({"Null": {"aws:RequestTag/note": "false"}}, {"aws:RequestTag/note": ""})
+    assert allowed({"Null": {"aws:RequestTag/note": "false"}}, {"aws:RequestTag/note": "x"})
+
+
 def test_load_policy_fills_placeholders_and_refuses_what_it_cannot_judge(tmp_path):
     statements = iam.load_policy(IAM_POLICY, VALUES)
     assert "${" not in json.dumps(statements)
@@ -310,6 +334,29 @@ def test_calls_on_a_cluster_carry_its_tags_and_glue_calls_their_ancestors():
         needs("emr", "ListNotebookExecutions", {})
 
 
+def test_add_tags_carries_the_clusters_tags_the_request_tags_and_their_keys():
+    def needs(tags):
+        return iam.required_permissions(
+            "emr",
+            "AddTags",
+            {"ResourceId": "j-1", "Tags": _tags(tags)},
+            account=ACCOUNT,
+            region=REGION,
+            cluster_tags_lookup={"j-1": MANAGED}.get,
+        )
+
+    (renewal,) = needs({LEASE: "2026-11-26T09:30:00Z"})
+    assert (renewal.action, renewal.resource_arns) == (
+        "elasticmapreduce:AddTags",
+        (f"{CLUSTERS}/j-1",),
+    )
+    assert renewal.context["aws:ResourceTag/genre-assets:managed"] == "true"
+    assert renewal.context["aws:RequestTag/" + LEASE] == "2026-11-26T09:30:00Z"
+    assert renewal.context["aws:TagKeys"] == [LEASE]
+    (empty,) = needs({})
+    assert empty.context["aws:TagKeys"] == []
+
+
 def test_the_emulator_reads_s3_parameters_off_the_request():
     assert s3_params("/lake/data/movielens/x.csv", "", {}) == {
         "Bucket": "lake",
@@ -329,7 +376,9 @@ def test_the_shipped_policy_lets_the_pipeline_start_a_tagged_cluster(shipped):
 
 
 def test_without_add_tags_the_shipped_policy_denies_a_tagged_run_job_flow(shipped):
-    without = [s for s in shipped if "elasticmapreduce:AddTags" not in s["Action"]]
+    # The lease renewal statement grants AddTags too, but only on a cluster already tagged
+    # managed: it cannot stand in for tag-on-create, where the cluster has no tags yet.
+    without = [s for s in shipped if s.get("Sid") != "TagOnlyTheClustersWeStart"]
     assert len(without) == len(shipped) - 1
     decision = _authorize(without, "emr", "RunJobFlow", _run_job_flow(MANAGED))
     assert not decision.allowed
@@ -364,6 +413,60 @@ def test_the_shipped_policy_refuses_what_the_pipeline_must_not_do(shipped):
     for service, operation, params in allowed:
         decision = _authorize(shipped, service, operation, params, {"j-OURS": MANAGED})
         assert decision.allowed, (operation, decision.reason)
+
+
+def _renewal(*extra: tuple[str, str]) -> dict:
+    """The lease renewal the engine's LeaseKeeper sends, plus any extra tags."""
+    return {"ResourceId": "j-1", "Tags": _tags(dict([(LEASE, "2026-11-26T09:30:00Z"), *extra]))}
+
+
+def test_the_shipped_policy_allows_lease_renewals_on_managed_clusters_only(shipped):
+    managed = {"j-1": {**MANAGED, "genre-assets:deployment": "production"}}
+    decision = _authorize(shipped, "emr", "AddTags", _renewal(), managed)
+    assert decision.allowed and decision.statement == "RenewTheLeaseOfOurClusters", decision.reason
+    # Any other key in the request, even with the lease key, and the renewal statement is out.
+    for extra in (
+        ("genre-assets:deployment", "other"),
+        ("dagster/run_id", "r-2"),
+        ("genre-assets:deadline", "2099-01-01T00:00:00Z"),
+        ("genre-assets:managed", "false"),
+        ("owner", "me"),
+    ):
+        decision = _authorize(shipped, "emr", "AddTags", _renewal(extra), managed)
+        assert not decision.allowed, (extra, decision.reason)
+        assert "RenewTheLeaseOfOurClusters: ForAllValues:StringEquals aws:TagKeys" in (
+            decision.reason
+        )
+    # The lease key alone on a cluster not tagged genre-assets:managed=true (or unknown).
+    for tags in (
+        {"j-1": {"dagster/run_id": "r-1"}},
+        {"j-1": {"genre-assets:managed": "false"}},
+        {},
+    ):
+        decision = _authorize(shipped, "emr", "AddTags", _renewal(), tags)
+        assert not decision.allowed, (tags, decision.reason)
+    # No tags at all: ForAllValues would hold vacuously; the Null guard refuses it.
+    for params in ({"ResourceId": "j-1", "Tags": []}, {"ResourceId": "j-1"}):
+        decision = _authorize(shipped, "emr", "AddTags", params, managed)
+        assert not decision.allowed, decision.reason
+        assert "Null aws:TagKeys" in decision.reason
+    # Removing tags is never allowed.
+    assert not _authorize(
+        shipped, "emr", "RemoveTags", {"ResourceId": "j-1", "TagKeys": [LEASE]}, managed
+    ).allowed
+
+
+def test_known_gap_an_add_tags_that_also_sets_the_managed_tag_is_allowed(shipped):
+    """Documented, not fixed (docs/aws-fidelity.md): tag-on-create needs AddTags with
+    `genre-assets:managed=true`, and no condition key tells RunJobFlow's implied AddTags from a
+    later one, so such a request is allowed on any cluster, whatever else it adds. When the
+    policy closes this, this test fails: turn it into a denial test then."""
+    managed = {"j-1": MANAGED}
+    decision = _authorize(
+        shipped, "emr", "AddTags", _renewal(("genre-assets:managed", "true")), managed
+    )
+    assert decision.allowed
+    assert decision.statement == "TagOnlyTheClustersWeStart"
 
 
 # -- a running emulator -------------------------------------------------------------------------
@@ -419,6 +522,7 @@ def test_the_emulator_refuses_the_pipeline_what_the_policy_does_not_allow(enforc
         Tags=_tags(MANAGED),
     )["JobFlowId"]
     assert emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Id"] == cluster_id
+    emr.add_tags(ResourceId=cluster_id, Tags=_tags({LEASE: "2026-11-26T09:30:00Z"}))
     assert aws.api.denials() == []
 
     # Refused, as AWS refuses them.
@@ -444,6 +548,12 @@ def test_the_emulator_refuses_the_pipeline_what_the_policy_does_not_allow(enforc
         ("ListObjectsV2", "s3:ListBucket"),
         ("RunJobFlow", "elasticmapreduce:RunJobFlow"),
     ]
+    renewal_with_owner = _tags({LEASE: "2026-11-26T09:31:00Z", "genre-assets:deployment": "x"})
+    assert _code(lambda: emr.add_tags(ResourceId=cluster_id, Tags=renewal_with_owner)) == (
+        "AccessDeniedException"
+    )
+    tags = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags}[LEASE] == "2026-11-26T09:30:00Z"
     # Refused calls reach neither moto nor the cluster executor; the harness is never checked.
     assert [
         c["Id"] for c in _client(aws, "emr", HARNESS_USER_AGENT).list_clusters()["Clusters"]

@@ -20,9 +20,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from genre_assets.errors import ConfigurationError, EngineError
+from genre_assets.resources.aws.cluster_ownership import MANAGED_TAG
 
-MANAGED_TAG = "genre-assets:managed"
-RUN_ID_TAG = "dagster/run_id"
 LIVE_CLUSTER_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 _STEP_DONE = {"COMPLETED"}
 _STEP_BAD = {"FAILED", "CANCELLED", "INTERRUPTED", "CANCEL_PENDING"}
@@ -204,8 +203,13 @@ def wait_for_step(
     timeout_seconds: float,
     log: Callable[[str], None],
     log_uri: str,
+    deadline: float | None = None,
 ) -> StepOutcome:
-    """Poll until the step completes; raise EngineError with reason and log location otherwise."""
+    """Poll until the step completes; raise EngineError with reason and log location otherwise.
+
+    `deadline` (Unix time) is the run's hard time limit: past it the wait ends with an error
+    even if the step's own time-out has not come yet.
+    """
     started = time.monotonic()
     last_state = None
     while True:
@@ -223,6 +227,12 @@ def wait_for_step(
         cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
         if cluster["Status"]["State"] in _CLUSTER_DEAD:
             raise EngineError(cluster_failure_message(cluster))
+        if deadline is not None and time.time() > deadline:
+            raise EngineError(
+                f"the run reached its time limit (GENRE_ASSETS_EMR_MAX_RUN_SECONDS) while EMR "
+                f"step {step['Name']!r} ({step_id}) on cluster {cluster_id} was {state}; "
+                "the cluster is terminated"
+            )
         if elapsed > timeout_seconds:
             raise EngineError(
                 f"EMR step {step['Name']!r} ({step_id}) on cluster {cluster_id} did not finish "

@@ -1,10 +1,12 @@
 """The AWS engine: Hive and Presto steps on one transient EMR cluster per Dagster run.
 
 The cluster is requested lazily, the first time a run needs it (a run whose catalog is already
-complete and has nothing to export starts none), is tagged with the run id, is reused for every
-step of the run (a single-run backfill of many genres included) and is terminated when the run's
-resources are torn down: on success, failure or cancellation. Scripts are uploaded under
-`scripts/<run_id>/`, so concurrent runs never overwrite each other's.
+complete and has nothing to export starts none), is tagged with its deployment and run, is
+reused for every step of the run (a single-run backfill of many genres included; a retry in a
+new process reattaches to it by its tags) and is terminated when the run's resources are torn
+down: on success, failure or cancellation. While the run holds it, a thread renews its lease, so
+the `emr_janitor` can tell a cluster whose process died from one in use (cluster_ownership.py).
+Scripts are uploaded under `scripts/<run_id>/`, so concurrent runs never overwrite each other's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from genre_assets import rendering
 from genre_assets.domain.schema import RATINGS, TableSpec, ratings_cache_spec
 from genre_assets.domain.targets import GenreTarget
 from genre_assets.domain.tsv import PREVIEW_ROWS
-from genre_assets.resources.aws import emr_cluster
+from genre_assets.errors import EngineError
+from genre_assets.resources.aws import cluster_ownership, emr_cluster
 from genre_assets.resources.aws.clients import AwsClientsResource
 from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
 from genre_assets.resources.aws.glue_tables import TableShape, matches
@@ -76,6 +79,18 @@ class EMREngineResource(EngineResource):
         description="Step/cluster polling interval, seconds",
     )
     step_timeout_seconds: int = Field(default=4 * 3600, description="Longest a step may take")
+    deployment_name: str = Field(
+        default=SETTINGS["deployment_name"].default,
+        description="Owner tag of this deployment's clusters; default: an id kept in the instance",
+    )
+    lease_seconds: int = Field(
+        default=SETTINGS["emr_lease_seconds"].default_int,
+        description="A cluster whose lease is not renewed for this long is the janitor's",
+    )
+    max_run_seconds: int = Field(
+        default=SETTINGS["emr_max_run_seconds"].default_int,
+        description="Hard time limit of a run that holds a cluster, from the run's start",
+    )
     prices: str = Field(
         default=SETTINGS["emr_prices"].default,
         description=(
@@ -86,25 +101,44 @@ class EMREngineResource(EngineResource):
 
     _run_id: str = PrivateAttr(default="local-run")
     _run_tags: dict[str, str] = PrivateAttr(default_factory=dict)
+    _owner: str = PrivateAttr(default="")
+    _deadline: float | None = PrivateAttr(default=None)
     _cluster_id: str | None = PrivateAttr(default=None)
+    _lease: cluster_ownership.LeaseKeeper | None = PrivateAttr(default=None)
     _log: Any = PrivateAttr(default=None)
 
     # -- lifecycle -------------------------------------------------------------------------
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
+        started = time.time()
         if run is not None:
             self._run_id = run.run_id
             self._run_tags = {
                 "dagster/job": run.job_name,
                 "dagster/partitions": _partition_tag(run.tags),
             }
+            record = context.instance.get_run_record_by_id(run.run_id) if context.instance else None
+            if record is not None and record.start_time:
+                started = record.start_time
+        if context.instance is not None:
+            self._owner = cluster_ownership.deployment_identity(
+                context.instance, self.deployment_name
+            )
+        else:
+            self._owner = cluster_ownership.validate_deployment_name(
+                self.deployment_name or "unnamed"
+            )
+        self._deadline = started + self.max_run_seconds
         self._log = context.log
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.terminate_cluster("the run ended")
 
     def terminate_cluster(self, why: str) -> None:
-        """Terminate this run's cluster, if it started one; safe to call more than once."""
+        """Terminate this run's cluster, if it holds one; safe to call more than once."""
+        if self._lease is not None:
+            self._lease.stop()
+            self._lease = None
         if self._cluster_id is None:
             return
         cluster_id, self._cluster_id = self._cluster_id, None
@@ -280,13 +314,57 @@ class EMREngineResource(EngineResource):
 
     def _ensure_cluster(self) -> str:
         if self._cluster_id is None:
-            request = self.job_flow_request()
-            response = self.aws.client("emr").run_job_flow(**request)
-            self._cluster_id = response["JobFlowId"]
-            self._info(
-                f"Requested EMR cluster {self._cluster_id} ({request['Name']}) for run {self._run_id}"
-            )
+            emr = self.aws.client("emr")
+            self._check_deadline("before its EMR cluster was requested")
+            existing = self._live_cluster_of_this_run(emr)
+            if existing is not None:
+                self._cluster_id = existing
+                self._info(f"Reattached to EMR cluster {existing}, started earlier by this run")
+                self._hold_lease(existing, renew_now=True)
+            else:
+                request = self.job_flow_request()
+                self._cluster_id = emr.run_job_flow(**request)["JobFlowId"]
+                self._info(
+                    f"Requested EMR cluster {self._cluster_id} ({request['Name']}) for run "
+                    f"{self._run_id}, owned by deployment {self._owner}"
+                )
+                # Its lease was set with its tags at creation.
+                self._hold_lease(self._cluster_id, renew_now=False)
         return self._cluster_id
+
+    def _live_cluster_of_this_run(self, emr: Any) -> str | None:
+        """A live cluster this deployment started for this run before (a retried step in a new
+        process): RunJobFlow has no idempotency token, so the tags are the token."""
+        for cluster in emr_cluster.managed_live_clusters(emr):
+            tags = cluster["tags"]
+            if (
+                tags.get(cluster_ownership.RUN_ID_TAG) == self._run_id
+                and tags.get(cluster_ownership.OWNER_TAG) == self._owner
+            ):
+                return str(cluster["id"])
+        return None
+
+    def _hold_lease(self, cluster_id: str, *, renew_now: bool) -> None:
+        emr = self.aws.client("emr")
+        keeper = cluster_ownership.LeaseKeeper(
+            add_tags=lambda tags: emr.add_tags(ResourceId=cluster_id, Tags=tags),
+            lease_seconds=self.lease_seconds,
+            # Several renewals per lease: one failed call (throttling) never loses the cluster.
+            renew_seconds=max(1.0, self.lease_seconds / 5),
+            clock=time.time,
+            on_error=lambda message: self._log.warning(message) if self._log else None,
+        )
+        if renew_now:  # a reattached cluster's lease may be close to expiry
+            keeper.renew()
+        keeper.start()
+        self._lease = keeper
+
+    def _check_deadline(self, when: str) -> None:
+        if self._deadline is not None and time.time() > self._deadline:
+            raise EngineError(
+                f"the run reached its time limit of {self.max_run_seconds} s "
+                f"(GENRE_ASSETS_EMR_MAX_RUN_SECONDS) {when}"
+            )
 
     def _run_steps(self, log: dg.DagsterLogManager, steps: list[dict[str, Any]]) -> dict[str, Any]:
         emr = self.aws.client("emr")
@@ -304,6 +382,7 @@ class EMREngineResource(EngineResource):
                         timeout_seconds=self.step_timeout_seconds,
                         log=log.info,
                         log_uri=self._resolved_log_uri(),
+                        deadline=self._deadline,
                     )
                 )
         except BaseException as error:
@@ -334,10 +413,19 @@ class EMREngineResource(EngineResource):
             service_role=self.service_role,
             job_flow_role=self.job_flow_role,
             tags={
-                emr_cluster.MANAGED_TAG: "true",
-                emr_cluster.RUN_ID_TAG: self._run_id,
                 **self._run_tags,
                 **self.tags,
+                cluster_ownership.MANAGED_TAG: "true",
+                cluster_ownership.RUN_ID_TAG: self._run_id,
+                cluster_ownership.OWNER_TAG: self._owner,
+                cluster_ownership.LEASE_TAG: cluster_ownership.format_time(
+                    time.time() + self.lease_seconds
+                ),
+                **(
+                    {cluster_ownership.DEADLINE_TAG: cluster_ownership.format_time(self._deadline)}
+                    if self._deadline is not None
+                    else {}
+                ),
             },
             presto_writes_external_tables=bool(self.columnar_cache),
             overrides=self.job_flow_overrides,

@@ -3,6 +3,8 @@ least-privilege policy in deploy/iam-policy.json, resources and conditions inclu
 permission AWS checks beyond the call's own action. The IAM model (what each call needs, how a
 policy decides) is the emulator's, `genre_assets_emulator.iam`, the one the emulator enforces."""
 
+import time
+
 import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
@@ -91,9 +93,18 @@ def test_the_policy_allows_every_call_of_a_run_and_the_janitor(
 ):
     genres = ["Comedy", "Drama", "Children's"]
     instance.add_dynamic_partitions("genre", genres)
+
+    def wait_for_a_lease_renewal() -> None:
+        # A new cluster's lease comes with its tags; the engine's thread renews it every
+        # lease/5 s (1 s here). Steps only advance once it has, so the run renews for sure.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(o == "AddTags" for _, o, _ in recorded_calls):
+            time.sleep(0.05)
+
+    step_driver.on_poll = wait_for_a_lease_renewal
     result = dg.materialize(
         ALL_ASSETS,
-        resources=aws_resources(),
+        resources=aws_resources(lease_seconds=5),
         instance=instance,
         tags=range_tags(genres[0], genres[-1]),
     )
@@ -118,6 +129,26 @@ def test_the_policy_allows_every_call_of_a_run_and_the_janitor(
         if not decision.allowed
     ]
     assert denied == []
+    # The run held its cluster: it renewed the lease (every lease/5 s; at once when it
+    # reattaches), with the lease key alone, on a cluster tagged managed.
+    renewals = [p for s, o, p in recorded_calls if o == "AddTags"]
+    assert renewals
+    assert {t["Key"] for p in renewals for t in p["Tags"]} == {"genre-assets:lease-expires"}
+    # Every statement of the policy is needed: each allowed some request of the run.
+    used = {
+        iam.evaluate(statements, request.action, resource, request.context).statement
+        for service, operation, params in recorded_calls
+        for request in iam.required_permissions(
+            service,
+            operation,
+            params,
+            account=ACCOUNT,
+            region=REGION,
+            cluster_tags_lookup=_cluster_tags,
+        )
+        for resource in request.resource_arns
+    }
+    assert {s["Sid"] for s in statements} - used == set()
     # The permissions AWS checks beyond RunJobFlow itself were among those checked.
     (run_job_flow,) = [p for s, o, p in recorded_calls if o == "RunJobFlow"]
     needed = iam.required_permissions(
@@ -151,6 +182,30 @@ def test_the_policy_refuses_what_the_code_must_not_do():
         "elasticmapreduce:AddTags",
         [foreign],
         {"aws:RequestTag/genre-assets:managed": "false"},
+    )
+    # A lease renewal only on a cluster tagged managed, and with the lease key alone.
+    cluster = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/j-1"
+    lease = {
+        "aws:RequestTag/genre-assets:lease-expires": "2026-11-26T09:30:00Z",
+        "aws:TagKeys": ["genre-assets:lease-expires"],
+    }
+    ours = {"aws:ResourceTag/genre-assets:managed": "true"}
+    assert _allowed(statements, "elasticmapreduce:AddTags", [cluster], {**ours, **lease})
+    assert not _allowed(statements, "elasticmapreduce:AddTags", [cluster], lease)
+    assert not _allowed(
+        statements,
+        "elasticmapreduce:AddTags",
+        [cluster],
+        {
+            **ours,
+            **lease,
+            "aws:RequestTag/genre-assets:deployment": "other",
+            "aws:TagKeys": ["genre-assets:lease-expires", "genre-assets:deployment"],
+        },
+    )
+    assert not _allowed(statements, "elasticmapreduce:AddTags", [cluster], ours)
+    assert not _allowed(
+        statements, "elasticmapreduce:AddTags", [cluster], {**ours, "aws:TagKeys": []}
     )
     assert not _allowed(
         statements,

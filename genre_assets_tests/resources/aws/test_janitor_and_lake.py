@@ -11,7 +11,14 @@ from genre_assets_tests.support.aws import BUCKET, REGION, aws_resources, cluste
 
 
 def _cluster(emr, run_id=None, managed=True):
-    tags = [{"Key": "genre-assets:managed", "Value": "true"}] if managed else []
+    tags = (
+        [
+            {"Key": "genre-assets:managed", "Value": "true"},
+            {"Key": "genre-assets:deployment", "Value": "production"},
+        ]
+        if managed
+        else []
+    )
     if run_id:
         tags.append({"Key": "dagster/run_id", "Value": run_id})
     return emr.run_job_flow(
@@ -47,16 +54,16 @@ def test_janitor_terminates_clusters_of_ended_or_unknown_runs_only(aws_env):
         unknown = _cluster(emr, "never-seen-run")
         foreign = _cluster(emr, "dead-run", managed=False)
         with dg.build_sensor_context(
-            instance=instance, resources={"engine": aws_resources()["engine"]}
+            instance=instance,
+            resources={"engine": aws_resources(deployment_name="production")["engine"]},
         ) as context:
             result = emr_janitor(context)
         states = {c.id: c.state for c in clusters()}
         assert states[dead] == "TERMINATED" and states[unknown] == "TERMINATED"
         assert states[keep] != "TERMINATED"
         assert states[foreign] != "TERMINATED"  # not ours: never touched
-        assert (
-            "terminated 2 orphaned cluster(s); 1 cluster(s) belong to live runs"
-            in result.skip_message
+        assert result.skip_message == (
+            "deployment production: terminated 2 cluster(s); 1 cluster(s) belong to live runs"
         )
 
 
