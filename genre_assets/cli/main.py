@@ -41,6 +41,12 @@ def failure_message(elapsed: float, run_ids: list[str], errors: list[str]) -> st
     return "\n".join(lines)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from genre_assets.cli.doctor import doctor
+
+    return doctor()
+
+
 def _materialize(args: argparse.Namespace) -> int:
     if args.lake:
         os.environ["GENRE_ASSETS_LAKE"] = args.lake
@@ -106,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     materialize.add_argument("--quiet", action="store_true", help="no preview")
     materialize.set_defaults(handler=_materialize)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the configured deployment's set-up, read-only (no cluster, no cost)"
+    )
+    doctor.set_defaults(handler=_doctor)
 
     _plugin_commands(commands)
     return parser

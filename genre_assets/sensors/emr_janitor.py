@@ -47,14 +47,16 @@ def emr_janitor(context: dg.SensorEvaluationContext, engine: EMREngineResource) 
     if doomed:
         emr.terminate_job_flows(JobFlowIds=[v.cluster_id for v in doomed])
     for verdict in doomed:
-        context.log.warning(f"Terminated EMR cluster {verdict.cluster_id}: {verdict.reason}")
-        run = instance.get_run_by_id(verdict.run_id) if verdict.fail_run else None
-        if run is not None and run.status in cluster_ownership.ALIVE_RUN_STATUSES:
-            instance.report_run_failed(
-                run,
-                f"Marked failed by emr_janitor: EMR cluster {verdict.cluster_id} was terminated "
-                f"because {verdict.reason}.",
-            )
+        what = f"EMR cluster {verdict.cluster_id} was terminated because {verdict.reason}"
+        context.log.warning(what)
+        # The run's own log says what happened to its cluster, whoever ended the run.
+        run = instance.get_run_by_id(verdict.run_id) if verdict.run_id else None
+        if run is None:
+            continue
+        if verdict.fail_run and run.status in cluster_ownership.ALIVE_RUN_STATUSES:
+            instance.report_run_failed(run, f"Marked failed by emr_janitor: {what}.")
+        else:
+            instance.report_engine_event(f"emr_janitor: {what}.", run)
     foreign = [v for v in verdicts if v.foreign]
     kept = len(verdicts) - len(doomed) - len(foreign)
     message = (

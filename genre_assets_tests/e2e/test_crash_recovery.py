@@ -232,7 +232,11 @@ def test_killed_ui_run_workers_and_code_servers_lose_their_clusters(crash_stack)
         for point, (run_id, cluster_id, _) in killed.items():
             run = instance.get_run_by_id(run_id)
             assert run is not None and run.status == dg.DagsterRunStatus.FAILURE, point
+            messages = [r.message or "" for r in instance.all_logs(run_id)]
             if "code server" in point:
                 # Nobody saw this run die: the janitor's message is its failure.
                 (failure,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
                 assert f"EMR cluster {cluster_id} was terminated" in (failure.message or "")
+            else:
+                # Dagster failed the run itself; the janitor's note names the cluster in its log.
+                assert any(f"EMR cluster {cluster_id} was terminated" in m for m in messages)

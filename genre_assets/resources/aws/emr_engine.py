@@ -36,6 +36,7 @@ from genre_assets.settings import SETTINGS
 # Written next to the cache's Parquet files once Presto's INSERT succeeded; hidden (a leading
 # `_`) so Hive and Presto never read it as data.
 CACHE_COMPLETE_MARKER = "_GENRE_ASSETS_COMPLETE"
+RENEWALS_PER_LEASE = 10
 
 
 class EMREngineResource(EngineResource):
@@ -349,8 +350,9 @@ class EMREngineResource(EngineResource):
         keeper = cluster_ownership.LeaseKeeper(
             add_tags=lambda tags: emr.add_tags(ResourceId=cluster_id, Tags=tags),
             lease_seconds=self.lease_seconds,
-            # Several renewals per lease: one failed call (throttling) never loses the cluster.
-            renew_seconds=max(1.0, self.lease_seconds / 5),
+            # Ten renewals per lease (every 30 s by default, twice per janitor interval): several
+            # failed calls in a row (throttling) never lose the cluster.
+            renew_seconds=max(1.0, self.lease_seconds / RENEWALS_PER_LEASE),
             clock=time.time,
             on_error=lambda message: self._log.warning(message) if self._log else None,
         )

@@ -96,7 +96,7 @@ def test_the_policy_allows_every_call_of_a_run_and_the_janitor(
 
     def wait_for_a_lease_renewal() -> None:
         # A new cluster's lease comes with its tags; the engine's thread renews it every
-        # lease/5 s (1 s here). Steps only advance once it has, so the run renews for sure.
+        # lease/10 s (0.5 s here, at least 1 s). Steps only advance once it has, so the run renews for sure.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not any(o == "AddTags" for _, o, _ in recorded_calls):
             time.sleep(0.05)
@@ -129,7 +129,7 @@ def test_the_policy_allows_every_call_of_a_run_and_the_janitor(
         if not decision.allowed
     ]
     assert denied == []
-    # The run held its cluster: it renewed the lease (every lease/5 s; at once when it
+    # The run held its cluster: it renewed the lease (every lease/10 s; at once when it
     # reattaches), with the lease key alone, on a cluster tagged managed.
     renewals = [p for s, o, p in recorded_calls if o == "AddTags"]
     assert renewals

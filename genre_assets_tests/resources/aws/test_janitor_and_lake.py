@@ -65,6 +65,11 @@ def test_janitor_terminates_clusters_of_ended_or_unknown_runs_only(aws_env):
         assert result.skip_message == (
             "deployment production: terminated 2 cluster(s); 1 cluster(s) belong to live runs"
         )
+        # The ended run's log names the cluster that was terminated for it.
+        notes = [r.message for r in instance.all_logs("dead-run")]
+        assert (
+            f"emr_janitor: EMR cluster {dead} was terminated because its run is FAILURE." in notes
+        )
 
 
 @pytest.mark.parametrize(
