@@ -262,7 +262,7 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
         except ClientError as error:
             raise s3_failure(error) from None
         try:
-            lake._client().delete_object(Bucket=lake.bucket(), Key=lake._object_key(key))
+            lake.delete(key)
         except ClientError as error:
             if not _denied(error):
                 raise s3_failure(error) from None

@@ -119,6 +119,21 @@ def _state(emr, cluster_id: str) -> str:
     return emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
 
 
+def _assert_terminated_within(
+    stack: DagsterStack, emr, point: str, cluster_id: str, killed_at: float, bound: float
+) -> None:
+    """Wait for the cluster to reach TERMINATED, record kill -> TERMINATED, hold it to `bound`."""
+    stack.wait_for(
+        f"cluster {cluster_id} ({point}) to be TERMINATED",
+        lambda: _state(emr, cluster_id) == "TERMINATED" or None,
+        timeout=bound + 60,
+        interval=1,
+    )
+    took = time.monotonic() - killed_at
+    TIMINGS[f"{point}: kill -> cluster TERMINATED"] = took
+    assert took <= bound, f"{point}: {took:.0f} s"
+
+
 def test_killed_cli_runs_lose_their_clusters_and_are_marked_failed(crash_stack):
     stack, _s3, emr, _glue = crash_stack
     killed: dict[str, tuple[str, float]] = {}  # crash point -> (cluster id, kill time)
@@ -153,15 +168,7 @@ def test_killed_cli_runs_lose_their_clusters_and_are_marked_failed(crash_stack):
     assert len(owners) == 1 and owners.pop().startswith("instance-")
 
     for point, (cluster_id, at) in killed.items():
-        stack.wait_for(
-            f"cluster {cluster_id} ({point}) to be TERMINATED",
-            lambda cluster_id=cluster_id: _state(emr, cluster_id) == "TERMINATED" or None,
-            timeout=BOUND + 30,
-            interval=1,
-        )
-        took = time.monotonic() - at
-        TIMINGS[f"CLI run killed {point}: kill -> cluster TERMINATED"] = took
-        assert took <= BOUND, f"{point}: {took:.0f} s"
+        _assert_terminated_within(stack, emr, f"CLI run killed {point}", cluster_id, at, BOUND)
 
     with dg.DagsterInstance.from_config(str(stack.home)) as instance:
         for point, (cluster_id, _) in killed.items():
@@ -217,16 +224,8 @@ def test_killed_ui_run_workers_and_code_servers_lose_their_clusters(crash_stack)
     crash("code server + worker killed during a step", "Musical", stepping, with_code_server=True)
 
     for point, (_run_id, cluster_id, at) in killed.items():
-        stack.wait_for(
-            f"cluster {cluster_id} ({point}) to be TERMINATED",
-            lambda cluster_id=cluster_id: _state(emr, cluster_id) == "TERMINATED" or None,
-            timeout=BOUND_WITHOUT_CODE_SERVER + 60,
-            interval=1,
-        )
-        took = time.monotonic() - at
-        TIMINGS[f"{point}: kill -> cluster TERMINATED"] = took
         # Every kill here falls before or into the outage of the janitor's code server.
-        assert took <= BOUND_WITHOUT_CODE_SERVER, f"{point}: {took:.0f} s"
+        _assert_terminated_within(stack, emr, point, cluster_id, at, BOUND_WITHOUT_CODE_SERVER)
 
     with dg.DagsterInstance.from_config(str(stack.home)) as instance:
         for point, (run_id, cluster_id, _) in killed.items():

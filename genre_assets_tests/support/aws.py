@@ -8,7 +8,7 @@ import contextlib
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import boto3
@@ -107,6 +107,23 @@ def aws_resources(**engine_config) -> dict:
     settings = {"poll_seconds": 1, "step_timeout_seconds": 600, **engine_config}
     engine = EMREngineResource(lake=lake, catalog=catalog, aws=aws, **settings)
     return {"lake": lake, "catalog": catalog, "engine": engine}
+
+
+def start_tagged_cluster(emr, tags: Mapping[str, str]) -> str:
+    """A bare moto cluster with these tags (what the janitor sees), its id."""
+    return emr.run_job_flow(
+        Name="c",
+        ReleaseLabel="emr-6.15.0",
+        Instances={
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "InstanceGroups": [
+                {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
+            ],
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )["JobFlowId"]
 
 
 def clusters() -> list:

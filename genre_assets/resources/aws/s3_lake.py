@@ -112,6 +112,9 @@ class S3LakeResource(LakeResource):
     def write_bytes(self, key: str, data: bytes) -> None:
         self._client().put_object(Bucket=self.bucket(), Key=self._object_key(key), Body=data)
 
+    def delete(self, key: str) -> None:
+        self._client().delete_object(Bucket=self.bucket(), Key=self._object_key(key))
+
     def exists(self, key: str) -> bool:
         try:
             self._client().head_object(Bucket=self.bucket(), Key=self._object_key(key))

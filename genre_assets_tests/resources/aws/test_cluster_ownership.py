@@ -14,7 +14,7 @@ from genre_assets.domain.schema import MOVIES
 from genre_assets.errors import ConfigurationError, EngineError
 from genre_assets.resources.aws import cluster_ownership as own
 from genre_assets.sensors.emr_janitor import emr_janitor
-from genre_assets_tests.support.aws import REGION, aws_resources, clusters
+from genre_assets_tests.support.aws import REGION, aws_resources, clusters, start_tagged_cluster
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 ALIVE = dg.DagsterRunStatus.STARTED
@@ -198,19 +198,7 @@ def _start(emr, owner: str, run_id: str, lease_offset: float) -> str:
         own.RUN_ID_TAG: run_id,
         own.LEASE_TAG: own.format_time(time.time() + lease_offset),
     }
-    return emr.run_job_flow(
-        Name="c",
-        ReleaseLabel="emr-6.15.0",
-        Instances={
-            "KeepJobFlowAliveWhenNoSteps": True,
-            "InstanceGroups": [
-                {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
-            ],
-        },
-        JobFlowRole="EMR_EC2_DefaultRole",
-        ServiceRole="EMR_DefaultRole",
-        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-    )["JobFlowId"]
+    return start_tagged_cluster(emr, tags)
 
 
 def test_the_janitor_ends_an_expired_lease_marks_its_run_failed_and_spares_neighbours(aws_env):

@@ -7,33 +7,22 @@ import pytest
 from genre_assets.errors import ConfigurationError, InputError
 from genre_assets.resources.aws.s3_lake import parse_s3_uri
 from genre_assets.sensors.emr_janitor import emr_janitor
-from genre_assets_tests.support.aws import BUCKET, REGION, aws_resources, clusters
+from genre_assets_tests.support.aws import (
+    BUCKET,
+    REGION,
+    aws_resources,
+    clusters,
+    start_tagged_cluster,
+)
 
 
 def _cluster(emr, run_id=None, managed=True):
-    tags = (
-        [
-            {"Key": "genre-assets:managed", "Value": "true"},
-            {"Key": "genre-assets:deployment", "Value": "production"},
-        ]
-        if managed
-        else []
-    )
+    tags = {"genre-assets:managed": "true", "genre-assets:deployment": "production"}
+    if not managed:
+        tags = {}
     if run_id:
-        tags.append({"Key": "dagster/run_id", "Value": run_id})
-    return emr.run_job_flow(
-        Name="c",
-        ReleaseLabel="emr-6.15.0",
-        Instances={
-            "KeepJobFlowAliveWhenNoSteps": True,
-            "InstanceGroups": [
-                {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1}
-            ],
-        },
-        JobFlowRole="EMR_EC2_DefaultRole",
-        ServiceRole="EMR_DefaultRole",
-        Tags=tags,
-    )["JobFlowId"]
+        tags["dagster/run_id"] = run_id
+    return start_tagged_cluster(emr, tags)
 
 
 def test_janitor_terminates_clusters_of_ended_or_unknown_runs_only(aws_env):
