@@ -6,7 +6,8 @@ sqlglot, so every local run also exercises the SQL that EMR runs.
 
 Values reach SQL only through the filters defined here: `ident` (a validated identifier) and the
 dialect-correct string literals `hive_string`, `presto_string`, `duckdb_string`, plus
-`shell_quote` for the EMR shell script. Undefined template variables are errors.
+`shell_quote` for the EMR shell scripts and `jmespath_literal` for the tag keys their `aws`
+queries name. Undefined template variables are errors.
 """
 
 from __future__ import annotations
@@ -81,7 +82,19 @@ def _environment() -> jinja2.Environment:
     env.filters["presto_string"] = lambda v: string_literal(v, "presto")
     env.filters["duckdb_string"] = lambda v: string_literal(v, "duckdb")
     env.filters["shell_quote"] = shlex.quote
+    env.filters["jmespath_literal"] = jmespath_literal
     return env
+
+
+_PLAIN_TAG_KEY = re.compile(r"[A-Za-z0-9 _.:/=+@-]+")
+
+
+def jmespath_literal(value: str) -> str:
+    """A JMESPath raw string literal for a tag key, safe inside a double-quoted shell word too
+    (only the characters EMR allows in tag keys; none that either language treats specially)."""
+    if not _PLAIN_TAG_KEY.fullmatch(value):
+        raise InputError(f"{value!r} cannot be written into a JMESPath query")
+    return f"'{value}'"
 
 
 def render(template: str, **values: object) -> str:
@@ -144,6 +157,29 @@ def emr_export_script(
         header=TSV_HEADER,
         genres=[{"slug": t.slug, "uri": uri} for t, uri in zip(targets, export_uris, strict=True)],
     )
+
+
+def emr_lease_watchdog_script(
+    region: str, *, lease_seconds: int, check_seconds: int, lease_tag: str, deadline_tag: str
+) -> str:
+    """The bootstrap action that terminates the cluster once its lease or deadline has passed."""
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-[0-9]", region):
+        raise InputError(f"{region!r} is not an AWS region name")
+    if not 1 <= check_seconds <= lease_seconds:
+        raise InputError(f"the watchdog must check within the lease ({check_seconds} s)")
+    return render(
+        "shell/lease_watchdog.sh.j2",
+        region=region,
+        lease_seconds=int(lease_seconds),
+        check_seconds=int(check_seconds),
+        lease_tag=lease_tag,
+        deadline_tag=deadline_tag,
+        log_name=LEASE_WATCHDOG_LOG,
+    )
+
+
+# The watchdog's log, in the hadoop user's home folder on the master node.
+LEASE_WATCHDOG_LOG = "genre-assets-lease-watchdog.log"
 
 
 def duckdb_create_schema(database: str) -> str:

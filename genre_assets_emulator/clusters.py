@@ -2,7 +2,8 @@
 
 moto keeps the clusters and steps (and answers the API) but never runs anything: a new cluster
 is WAITING at once and a step stays as submitted. A watcher thread finds each cluster in moto's
-in-process backends and gives it a worker thread that plays EMR: STARTING, BOOTSTRAPPING, then
+in-process backends and gives it a worker thread that plays EMR: STARTING, BOOTSTRAPPING (its
+bootstrap actions run on its emulated master node, `nodes.py`), then
 WAITING/RUNNING while it runs the steps one at a time in submission order, each for real, ending
 COMPLETED or FAILED by its outcome (with ActionOnFailure applied), and TERMINATED when asked to
 or when it runs out of steps without KeepJobFlowAliveWhenNoSteps.
@@ -25,6 +26,7 @@ from typing import Any
 from moto.core.utils import utcnow
 from moto.emr.models import emr_backends
 
+from genre_assets_emulator.nodes import MasterNode
 from genre_assets_emulator.steps import StepContext, StepResult, run_step, upload_logs
 
 log = logging.getLogger("genre_assets_emulator")
@@ -137,6 +139,12 @@ class ClusterWorker(threading.Thread):
             self._queued_steps()
             self._set_state("STARTING")
             self.cluster.ec2_instances.extend(fleet_instances(cluster.id, fleets(cluster.id)))
+        master = next((i for i in cluster.ec2_instances if isinstance(i, FleetInstance)), None)
+        self.node = MasterNode(
+            cluster.id,
+            master.ec2_instance_id if master else f"i-{cluster.id[2:].lower()}00",
+            master.instance_fleet_id if master else "ig-master",
+        )
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -187,9 +195,16 @@ class ClusterWorker(threading.Thread):
             # Created without steps and without KeepJobFlowAliveWhenNoSteps: moto ended it.
             return self._after_termination()
         log.info("EMR cluster %s (%s) is STARTING", self.cluster.id, self.cluster.name)
-        for state in ("STARTING", "BOOTSTRAPPING"):
-            if not self._hold(state, self.start_seconds / 2):
-                return self._after_termination()
+        if not self._hold("STARTING", self.start_seconds / 2):
+            return self._after_termination()
+        if not self._set_state("BOOTSTRAPPING"):
+            return self._after_termination()
+        failure = self.node.run_bootstrap_actions(self._bootstrap_actions(), self.context)
+        if failure is not None:
+            log.info("EMR cluster %s: %s", self.cluster.id, failure.reason)
+            return self._terminate(failure.reason, state="TERMINATED_WITH_ERRORS")
+        if not self._hold("BOOTSTRAPPING", self.start_seconds / 2):
+            return self._after_termination()
         self.cluster.ready_datetime = utcnow()
         self._set_instances("RUNNING", ready=True)
         had_steps = False
@@ -206,6 +221,12 @@ class ClusterWorker(threading.Thread):
             if not self._set_state("WAITING"):
                 continue
             self.stopping.wait(self.tick)
+
+    def _bootstrap_actions(self) -> list[tuple[str, list[str]]]:
+        return [
+            (str(action.script_path), [str(a) for a in action.args])
+            for action in getattr(self.cluster, "bootstrap_actions", [])
+        ]
 
     def _hold(self, state: str, seconds: float) -> bool:
         """Stay in `state` (re-asserted: AddJobFlowSteps flips it) unless terminated."""
@@ -279,8 +300,9 @@ class ClusterWorker(threading.Thread):
                     instance.end_date_time = utcnow()
 
     def _after_termination(self) -> None:
-        """What EMR does to a terminated cluster's remaining steps and instances."""
+        """What EMR does to a terminated cluster's remaining steps, instances and nodes."""
         self.context.cancelled.set()
+        self.node.stop()
         self._set_instances("TERMINATED", ended=True)
         if self.cluster.state not in DEAD_STATES:
             # moto's AddJobFlowSteps sets RUNNING even on a terminated cluster.
@@ -355,6 +377,7 @@ class ClusterWatcher:
         self._thread.join(timeout)
         for worker in self._workers():
             worker.join(timeout)
+            worker.node.stop()  # the processes its bootstrap actions left behind
 
     def _workers(self) -> list[ClusterWorker]:
         return list(self.workers.values())

@@ -17,3 +17,12 @@ def instance() -> Iterator[dg.DagsterInstance]:
     current definitions-state storage and breaks later tests once it is garbage-collected."""
     with dg.DagsterInstance.ephemeral() as ephemeral:
         yield ephemeral
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A safety net: an emulator that was SIGKILLed could not end the processes its clusters'
+    bootstrap actions left behind (they escape its process group with `setsid`)."""
+    from genre_assets_emulator.nodes import kill_node_processes
+
+    if left := kill_node_processes(None):
+        print(f"\nkilled {left} process(es) left by emulated EMR nodes")

@@ -281,3 +281,99 @@ def test_a_step_added_to_a_waiting_cluster_never_goes_back_from_running_to_pendi
     order = ["PENDING", "RUNNING", "COMPLETED"]
     assert seen[-1] == "COMPLETED", seen
     assert [order.index(s) for s in seen] == sorted({order.index(s) for s in seen}), seen
+
+
+def _with_bootstrap(emr, script_key: str, *, tags: list | None = None) -> str:
+    return emr.run_job_flow(
+        Name="bootstrapped",
+        ReleaseLabel="emr-6.15.0",
+        LogUri=f"s3://{BUCKET}/logs/",
+        Instances={
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "InstanceCount": 1,
+            "MasterInstanceType": "m5.xlarge",
+        },
+        BootstrapActions=[
+            {
+                "Name": "under test",
+                "ScriptBootstrapAction": {"Path": f"s3://{BUCKET}/{script_key}", "Args": ["x y"]},
+            }
+        ],
+        Tags=tags or [],
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+
+
+def test_a_bootstrap_action_runs_on_the_master_before_steps_and_its_processes_end_with_it(
+    emr_env,
+):
+    from genre_assets_emulator.nodes import node_processes
+
+    _, emr = emr_env
+    s3 = boto3.client("s3")
+    # Records what the node shows it, then leaves a process behind (as the lease watchdog does).
+    script = (
+        "#!/usr/bin/env bash\nset -e\n"
+        'grep -q \'"isMaster": true\' "$GENRE_ASSETS_EMR_INFO_DIR/instance.json"\n'
+        'id="$(sed -n \'s/.*"jobFlowId": "\\([^"]*\\)".*/\\1/p\' '
+        '"$GENRE_ASSETS_EMR_INFO_DIR/job-flow.json")"\n'
+        'echo "$id $1" | aws s3 cp - "s3://emr-test/seen/$id"\n'
+        "setsid sleep 600 </dev/null >/dev/null 2>&1 &\n"
+    )
+    s3.put_object(Bucket=BUCKET, Key="bootstrap/record.sh", Body=script.encode())
+    cluster_id = _with_bootstrap(emr, "bootstrap/record.sh")
+    _wait(lambda: _state(emr, cluster_id) == "WAITING")
+    seen = s3.get_object(Bucket=BUCKET, Key=f"seen/{cluster_id}")["Body"].read().decode()
+    assert seen == f"{cluster_id} x y\n"
+    assert len(node_processes(cluster_id)) == 1  # the `sleep` it left behind
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    _wait(lambda: not node_processes(cluster_id), seconds=10)
+
+
+def test_a_failed_bootstrap_action_keeps_the_cluster_from_starting(emr_env):
+    _, emr = emr_env
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key="bootstrap/fail.sh", Body=b"echo 'no such package' >&2; exit 3\n"
+    )
+    cluster_id = _with_bootstrap(emr, "bootstrap/fail.sh")
+    _wait(lambda: _state(emr, cluster_id) == "TERMINATED_WITH_ERRORS")
+    reason = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["StateChangeReason"]
+    assert "bootstrap action 1 returned a non-zero return code" in reason["Message"]
+    assert "no such package" in reason["Message"]
+
+
+def test_the_lease_watchdog_ends_its_cluster_through_the_real_aws_cli(emr_env):
+    """The watchdog's `--query` against the real CLI and DescribeCluster: a renewed lease keeps
+    the cluster, one that stops being renewed ends it within the lease and a check or two."""
+    from genre_assets import rendering
+    from genre_assets.resources.aws.cluster_ownership import DEADLINE_TAG, LEASE_TAG, format_time
+
+    _, emr = emr_env
+    lease, check = 6, 1
+    script = rendering.emr_lease_watchdog_script(
+        "us-east-1",
+        lease_seconds=lease,
+        check_seconds=check,
+        lease_tag=LEASE_TAG,
+        deadline_tag=DEADLINE_TAG,
+    )
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="bootstrap/watchdog.sh", Body=script.encode())
+    tags = [
+        {"Key": LEASE_TAG, "Value": format_time(time.time() + lease)},
+        {"Key": DEADLINE_TAG, "Value": format_time(time.time() + 3600)},
+    ]
+    cluster_id = _with_bootstrap(emr, "bootstrap/watchdog.sh", tags=tags)
+    _wait(lambda: _state(emr, cluster_id) == "WAITING")
+    renewed_until = time.monotonic() + lease + 3 * check
+    while time.monotonic() < renewed_until:
+        emr.add_tags(
+            ResourceId=cluster_id,
+            Tags=[{"Key": LEASE_TAG, "Value": format_time(time.time() + lease)}],
+        )
+        assert _state(emr, cluster_id) == "WAITING"
+        time.sleep(1)
+    last_renewal = time.monotonic()
+    _wait(lambda: _state(emr, cluster_id) == "TERMINATED", seconds=lease + 4 * check + 10)
+    took = time.monotonic() - last_renewal
+    assert lease - 1 <= took <= lease + 4 * check + 5, took

@@ -192,6 +192,23 @@ def judge(
     return Verdict(cluster_id, run_id, terminate=False, reason="its run holds it")
 
 
+def orphaned_when_it_ended(tags: Mapping[str, str], ended: float) -> str | None:
+    """Why no live process held a cluster that has ended: its run's time limit or its lease had
+    passed when it ended (the cluster's lease watchdog or a janitor ended it). None when its run
+    still held it: a run renews the lease until it terminates its own cluster."""
+    deadline = parse_time(tags.get(DEADLINE_TAG, ""))
+    if deadline is not None and ended > deadline:
+        return f"its run's time limit passed at {tags[DEADLINE_TAG]}"
+    lease = parse_time(tags.get(LEASE_TAG, ""))
+    if lease is not None and ended > lease:
+        run_id = tags.get(RUN_ID_TAG, "") or "?"
+        return (
+            f"its lease expired at {tags[LEASE_TAG]}: the process of run {run_id} had stopped "
+            "renewing it"
+        )
+    return None
+
+
 # Statuses in which a run may still be using its cluster.
 ALIVE_RUN_STATUSES = frozenset(
     {

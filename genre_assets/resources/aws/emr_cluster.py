@@ -23,6 +23,7 @@ from genre_assets.errors import ConfigurationError, EngineError
 from genre_assets.resources.aws.cluster_ownership import MANAGED_TAG
 
 LIVE_CLUSTER_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+ENDED_CLUSTER_STATES = ["TERMINATED", "TERMINATED_WITH_ERRORS"]
 _STEP_DONE = {"COMPLETED"}
 _STEP_BAD = {"FAILED", "CANCELLED", "INTERRUPTED", "CANCEL_PENDING"}
 _CLUSTER_DEAD = {"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"}
@@ -98,6 +99,7 @@ def shell_step(name: str, script_uri: str) -> dict[str, Any]:
 
 # Hive and PrestoDB are all a run needs (Spark was installed by the original and never used).
 APPLICATIONS = ["Hadoop", "Hive", "Presto"]
+LEASE_WATCHDOG_ACTION = "genre-assets lease watchdog"
 GLUE_HIVE_CLIENT_FACTORY = (
     "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
 )
@@ -121,10 +123,12 @@ def job_flow_request(
     job_flow_role: str,
     tags: Mapping[str, object],
     presto_writes_external_tables: bool,
+    lease_watchdog_uri: str,
     overrides: str,
 ) -> dict[str, Any]:
     """RunJobFlow for one run: the original DAG's cluster (Glue as metastore, spot fleets with
-    on-demand fallback) plus an idle auto-termination backstop; `overrides` (JSON) merged last."""
+    on-demand fallback) plus two backstops of its own, the lease watchdog (a bootstrap action,
+    `sql/shell/lease_watchdog.sh.j2`) and idle auto-termination; `overrides` (JSON) merged last."""
     ebs = {
         "EbsBlockDeviceConfigs": [
             {
@@ -178,6 +182,12 @@ def job_flow_request(
             "TerminationProtected": False,
             **({"Ec2SubnetIds": subnet_ids} if subnet_ids else {}),
         },
+        "BootstrapActions": [
+            {
+                "Name": LEASE_WATCHDOG_ACTION,
+                "ScriptBootstrapAction": {"Path": lease_watchdog_uri, "Args": []},
+            }
+        ],
         "AutoTerminationPolicy": {"IdleTimeout": idle_timeout_seconds},
         "ServiceRole": service_role,
         "JobFlowRole": job_flow_role,
@@ -391,22 +401,43 @@ def managed_live_clusters(emr: Any) -> list[dict[str, Any]]:
     paginator = emr.get_paginator("list_clusters")
     for page in paginator.paginate(ClusterStates=LIVE_CLUSTER_STATES):
         for summary in page["Clusters"]:
-            try:
-                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-            except ClientError as error:
-                # The IAM policy (deploy/iam-policy.json) only lets us see clusters we tagged.
-                if error.response.get("Error", {}).get("Code") in (
-                    "AccessDeniedException",
-                    "AccessDenied",
-                ):
-                    continue
-                raise
-            tags = {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}
-            if tags.get(MANAGED_TAG) == "true":
-                found.append(
-                    {"id": cluster["Id"], "tags": tags, "state": cluster["Status"]["State"]}
-                )
+            cluster = _managed_cluster(emr, summary["Id"])
+            if cluster is not None:
+                found.append(cluster)
     return found
+
+
+def managed_clusters_ended_since(
+    emr: Any, *, ended_after: float, created_after: dt.datetime
+) -> list[dict[str, Any]]:
+    """Clusters started by genre-assets that reached TERMINATED(_WITH_ERRORS) after `ended_after`
+    (Unix time), with their tags and end time; only those are described, one call each."""
+    found = []
+    paginator = emr.get_paginator("list_clusters")
+    pages = paginator.paginate(ClusterStates=ENDED_CLUSTER_STATES, CreatedAfter=created_after)
+    for page in pages:
+        for summary in page["Clusters"]:
+            ended = summary["Status"].get("Timeline", {}).get("EndDateTime")
+            if ended is None or ended.timestamp() <= ended_after:
+                continue
+            cluster = _managed_cluster(emr, summary["Id"])
+            if cluster is not None:
+                found.append({**cluster, "ended": ended.timestamp()})
+    return found
+
+
+def _managed_cluster(emr: Any, cluster_id: str) -> dict[str, Any] | None:
+    try:
+        cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    except ClientError as error:
+        # The IAM policy (deploy/iam-policy.json) only lets us see clusters we tagged.
+        if error.response.get("Error", {}).get("Code") in ("AccessDeniedException", "AccessDenied"):
+            return None
+        raise
+    tags = {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}
+    if tags.get(MANAGED_TAG) != "true":
+        return None
+    return {"id": cluster["Id"], "tags": tags, "state": cluster["Status"]["State"]}
 
 
 def parse_overrides(text: str) -> dict[str, Any]:

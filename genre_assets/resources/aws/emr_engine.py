@@ -324,6 +324,7 @@ class EMREngineResource(EngineResource):
                 self._hold_lease(existing, renew_now=True)
             else:
                 request = self.job_flow_request()
+                self._upload_lease_watchdog()
                 self._cluster_id = emr.run_job_flow(**request)["JobFlowId"]
                 self._info(
                     f"Requested EMR cluster {self._cluster_id} ({request['Name']}) for run "
@@ -332,6 +333,25 @@ class EMREngineResource(EngineResource):
                 # Its lease was set with its tags at creation.
                 self._hold_lease(self._cluster_id, renew_now=False)
         return self._cluster_id
+
+    def _lease_watchdog_key(self) -> str:
+        return f"scripts/{self._run_id}/lease-watchdog.sh"
+
+    def _upload_lease_watchdog(self) -> None:
+        script = rendering.emr_lease_watchdog_script(
+            self.aws.region(),
+            lease_seconds=self.lease_seconds,
+            check_seconds=self._renew_seconds(),
+            lease_tag=cluster_ownership.LEASE_TAG,
+            deadline_tag=cluster_ownership.DEADLINE_TAG,
+        )
+        self.lake.write_bytes(self._lease_watchdog_key(), script.encode("utf-8"))
+
+    def _renew_seconds(self) -> int:
+        # Ten renewals per lease (every 30 s by default, twice per janitor interval): several
+        # failed calls in a row (throttling) never lose the cluster. The cluster's watchdog
+        # looks at the lease as often.
+        return max(1, self.lease_seconds // RENEWALS_PER_LEASE)
 
     def _live_cluster_of_this_run(self, emr: Any) -> str | None:
         """A live cluster this deployment started for this run before (a retried step in a new
@@ -350,9 +370,7 @@ class EMREngineResource(EngineResource):
         keeper = cluster_ownership.LeaseKeeper(
             add_tags=lambda tags: emr.add_tags(ResourceId=cluster_id, Tags=tags),
             lease_seconds=self.lease_seconds,
-            # Ten renewals per lease (every 30 s by default, twice per janitor interval): several
-            # failed calls in a row (throttling) never lose the cluster.
-            renew_seconds=max(1.0, self.lease_seconds / RENEWALS_PER_LEASE),
+            renew_seconds=self._renew_seconds(),
             clock=time.time,
             on_error=lambda message: self._log.warning(message) if self._log else None,
         )
@@ -430,6 +448,7 @@ class EMREngineResource(EngineResource):
                 ),
             },
             presto_writes_external_tables=bool(self.columnar_cache),
+            lease_watchdog_uri=self.lake.uri(self._lease_watchdog_key()),
             overrides=self.job_flow_overrides,
         )
 

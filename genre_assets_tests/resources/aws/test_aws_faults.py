@@ -32,7 +32,8 @@ def test_an_s3_error_while_uploading_the_export_script_ends_the_cluster(
     real_call = botocore.client.BaseClient._make_api_call
 
     def failing_call(client, operation, params):
-        if operation == "PutObject" and params.get("Key", "").endswith(".sh"):
+        key = params.get("Key", "")
+        if operation == "PutObject" and "/genre-films-" in key and key.endswith(".sh"):
             raise ClientError(
                 {"Error": {"Code": "InternalError", "Message": "We encountered an internal error"}},
                 operation,

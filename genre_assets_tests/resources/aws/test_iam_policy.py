@@ -3,8 +3,10 @@ least-privilege policy in deploy/iam-policy.json, resources and conditions inclu
 permission AWS checks beyond the call's own action. The IAM model (what each call needs, how a
 policy decides) is the emulator's, `genre_assets_emulator.iam`, the one the emulator enforces."""
 
+import re
 import time
 
+import boto3
 import dagster as dg
 import pytest
 from dagster_aws.s3 import S3Resource
@@ -15,7 +17,14 @@ from genre_assets.partitions import range_tags
 from genre_assets.resources.aws.clients import AwsClientsResource
 from genre_assets.sensors.emr_janitor import emr_janitor
 from genre_assets_emulator import iam
-from genre_assets_tests.support.aws import ACCOUNT, IAM_POLICY, REGION, aws_resources
+from genre_assets_tests.support.aws import (
+    ACCOUNT,
+    IAM_POLICY,
+    REGION,
+    REPO_ROOT,
+    aws_resources,
+    start_tagged_cluster,
+)
 
 POLICY = IAM_POLICY
 VALUES = {
@@ -223,3 +232,27 @@ def test_the_policy_refuses_what_the_code_must_not_do():
     # A call the policy does not grant is refused, and so is one the emulator cannot map.
     assert not _authorize(statements, "emr", "ListReleaseLabels", {}).allowed
     assert not _authorize(statements, "s3", "DeleteObjects", {"Bucket": "genre-lake"}).allowed
+
+
+def test_the_instance_profile_policy_lets_the_lease_watchdog_end_only_our_clusters(aws_env):
+    """deploy/iam-instance-profile-policy.json grants exactly what the watchdog's `aws` calls
+    need (DescribeCluster, TerminateJobFlows), on clusters tagged managed only."""
+    template = (REPO_ROOT / "sql" / "shell" / "lease_watchdog.sh.j2").read_text()
+    assert set(re.findall(r"\baws emr ([a-z-]+)", template)) == {
+        "describe-cluster",
+        "terminate-clusters",
+    }
+    statements = iam.load_policy(
+        REPO_ROOT / "deploy" / "iam-instance-profile-policy.json",
+        {"Region": REGION, "Account": ACCOUNT},
+    )
+    emr = boto3.client("emr", region_name=REGION)
+    ours = start_tagged_cluster(emr, {"genre-assets:managed": "true"})
+    other = start_tagged_cluster(emr, {"team": "analytics"})
+    for cluster, allowed in ((ours, True), (other, False)):
+        for operation, params in (
+            ("DescribeCluster", {"ClusterId": cluster}),
+            ("TerminateJobFlows", {"JobFlowIds": [cluster]}),
+        ):
+            assert _authorize(statements, "emr", operation, params).allowed is allowed
+    assert not _allowed(statements, "elasticmapreduce:RunJobFlow", ["*"], {})

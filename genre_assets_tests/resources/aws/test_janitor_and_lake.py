@@ -1,10 +1,14 @@
 """The orphaned-cluster janitor, the S3 lake and the Glue catalog against moto."""
 
+import json
+import time
+
 import boto3
 import dagster as dg
 import pytest
 
 from genre_assets.errors import ConfigurationError, InputError
+from genre_assets.resources.aws.cluster_ownership import LEASE_TAG, format_time
 from genre_assets.resources.aws.s3_lake import parse_s3_uri
 from genre_assets.sensors.emr_janitor import emr_janitor
 from genre_assets_tests.support.aws import (
@@ -59,6 +63,52 @@ def test_janitor_terminates_clusters_of_ended_or_unknown_runs_only(aws_env):
         assert (
             f"emr_janitor: EMR cluster {dead} was terminated because its run is FAILURE." in notes
         )
+
+
+def test_janitor_fails_a_live_run_whose_cluster_ended_after_its_lease_and_reports_it_once(aws_env):
+    """A cluster its lease watchdog terminated (lease expired before it ended) means its run's
+    process is gone: the run is marked failed, naming the cluster; a cluster its own run ended
+    (lease still fresh) is nobody's business; nothing is reported twice."""
+    emr = boto3.client("emr", region_name=REGION)
+    now = time.time()
+    with dg.instance_for_test() as instance:
+        for run_id in ("orphaned-run", "tidy-run"):
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name="genre_films_job", run_id=run_id, status=dg.DagsterRunStatus.STARTED
+                )
+            )
+        owned = {"genre-assets:managed": "true", "genre-assets:deployment": "production"}
+        orphaned = start_tagged_cluster(
+            emr,
+            {**owned, "dagster/run_id": "orphaned-run", LEASE_TAG: format_time(now - 120)},
+        )
+        tidy = start_tagged_cluster(
+            emr, {**owned, "dagster/run_id": "tidy-run", LEASE_TAG: format_time(now + 240)}
+        )
+        emr.terminate_job_flows(JobFlowIds=[orphaned, tidy])  # the watchdog, the run itself
+        cursor = None
+        for _tick in range(2):
+            with dg.build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources={"engine": aws_resources(deployment_name="production")["engine"]},
+            ) as context:
+                result = emr_janitor(context)
+                cursor = context.cursor
+            if _tick == 0:
+                assert "1 cluster(s) had ended after their lease or time limit" in (
+                    result.skip_message
+                )
+            else:
+                assert "had ended" not in result.skip_message
+        run = instance.get_run_by_id("orphaned-run")
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        (failure,) = instance.all_logs("orphaned-run", of_type=dg.DagsterEventType.RUN_FAILURE)
+        assert f"EMR cluster {orphaned} was terminated at " in failure.message
+        assert "lease expired at" in failure.message
+        assert instance.get_run_by_id("tidy-run").status == dg.DagsterRunStatus.STARTED
+        assert json.loads(cursor)["reported"].keys() == {orphaned}
 
 
 @pytest.mark.parametrize(
