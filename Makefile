@@ -35,14 +35,16 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/genre-assets materialize --lake $(LAKE) --all-genres
 	@echo "Exports: $(LAKE)/movielens/<genre>/<genre>_films.tsv   UI: make ui"
 
-# CI only (CI=true, as root): Debian's Chromium for the browser test and a Java runtime for the
-# Spark-Hive tests, each when it is missing. Elsewhere nothing is installed, and those tests skip.
+# CI only (CI=true, as root): Debian's Chromium for the browser test, a Java runtime for the
+# Spark-Hive tests and a PostgreSQL server for the Postgres instance test, each when it is missing.
+# Elsewhere nothing is installed, and those tests skip. Debian keeps initdb off PATH: hence the ls.
 CHROMIUM := /usr/bin/chromium
 .PHONY: ci-system-packages
 ci-system-packages:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ "$(CI)" = true ] && [ -n "$$missing" ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi

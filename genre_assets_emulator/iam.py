@@ -3,7 +3,8 @@
 `load_policy` reads `deploy/iam-policy.json` with its `${...}` placeholders filled in;
 `required_permissions` maps one API call to every IAM request AWS makes for it (its own action,
 plus the permissions AWS checks beyond it: `elasticmapreduce:AddTags` for a tagged RunJobFlow,
-`iam:PassRole` for each role it hands to EMR and EC2, a Glue table's database and catalog);
+`iam:PassRole` for each role it hands to EMR and EC2, a Glue table's database and catalog; and
+the read-only STS, IAM and EC2 calls of `genre-assets doctor`);
 `evaluate` decides one request the way IAM does; `authorize` does all three for one call. The
 emulator's middleware refuses a pipeline call that `authorize` denies, and the in-process policy
 test checks every call of a run with the same code, so the IAM model has one home.
@@ -369,6 +370,8 @@ def required_permissions(
         return _glue(operation, params, account, region)
     if service in _SERVICE_PREFIX:
         return _emr(operation, params, account, region, cluster_tags_lookup)
+    if service in ("sts", "iam", "ec2"):
+        return _preflight(service, operation, params, account)
     raise UnmappedOperation(
         f"the emulator has no IAM mapping for {service}:{operation} (genre_assets_emulator/iam.py)"
     )
@@ -451,6 +454,30 @@ def _role_arn(role: str, account: str) -> str:
     if role.startswith("arn:"):
         return role.replace(":instance-profile/", ":role/", 1)
     return f"arn:aws:iam::{account}:role/{role}"
+
+
+# The read-only calls of `genre-assets doctor` outside S3, Glue and EMR (docs/aws-fidelity.md).
+# EC2's Describe actions take no resource-level permissions: IAM only accepts "*" for them.
+_EC2_DESCRIBE_CALLS = {"DescribeSubnets", "DescribeVpcs"}
+
+
+def _preflight(
+    service: str, operation: str, params: Mapping[str, Any], account: str
+) -> list[Request]:
+    if service == "sts" and operation == "GetCallerIdentity":
+        # AWS answers it whatever the policy says, even under an explicit Deny.
+        return []
+    if service == "iam" and operation == "GetRole":
+        return [Request("iam:GetRole", (_role_arn(str(params.get("RoleName", "")), account),))]
+    if service == "iam" and operation == "GetInstanceProfile":
+        # Path "/" as for the role's ARN (`_role_arn`): true for `aws emr create-default-roles`.
+        name = str(params.get("InstanceProfileName", ""))
+        return [
+            Request("iam:GetInstanceProfile", (f"arn:aws:iam::{account}:instance-profile/{name}",))
+        ]
+    if service == "ec2" and operation in _EC2_DESCRIBE_CALLS:
+        return [Request(f"ec2:{operation}", ("*",))]
+    raise _unmapped(service, operation)
 
 
 def _glue(operation: str, params: Mapping[str, Any], account: str, region: str) -> list[Request]:

@@ -5,12 +5,15 @@ the `aws` CLI or the emulated presto-cli, a test's own clients, told apart by Us
 tests and `emulate-aws` can report how many AWS calls a run made. moto 5.2 does not implement
 `ListInstanceFleets` (the engine's cost metadata calls it; an unimplemented call is a 500 that
 botocore retries for seconds), and it ignores the fleets of RunJobFlow: the middleware keeps
-each cluster's requested fleets and answers ListInstanceFleets from them.
+each cluster's requested fleets and answers ListInstanceFleets from them. Nor does it implement
+`DescribeReleaseLabel` (`genre-assets doctor` calls it): the middleware answers it for the
+release labels whose applications `emr_rules` knows.
 
 Given a policy (the shipped `deploy/iam-policy.json`, filled in), every call of the `pipeline`
 caller is authorized first (`iam.authorize`: the call's own action and every permission AWS
 checks beyond it) and a denied call gets AWS's answer instead of moto's: HTTP 400
-`AccessDeniedException` from the JSON services (EMR, Glue), HTTP 403 `AccessDenied` from S3;
+`AccessDeniedException` from the JSON services (EMR, Glue), HTTP 403 `AccessDenied` from S3 and,
+in the query protocol's XML, from STS and IAM, HTTP 403 `UnauthorizedOperation` from EC2;
 `denials()` lists them. The other callers are not checked: on AWS the cluster's own calls (the
 `aws` CLI and presto-cli inside steps) run under the EC2 instance profile's role, which the
 emulator does not model, and the emulator's and the tests' own calls stand for the operator who
@@ -193,7 +196,9 @@ class EmulatorMiddleware:
                 headers,
             )
         else:
-            operation = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+            operation = query_params(environ).get("Action") or (
+                f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+            )
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self._app(environ, start_response)
         caller = caller_of(headers.get("user-agent", ""))
@@ -203,9 +208,20 @@ class EmulatorMiddleware:
         if caller == "pipeline" and self._policy is not None:
             denied = self._authorize(environ, headers, service, operation, region)
             if denied is not None:
-                return _access_denied(environ, start_response, service, denied, self._account)
+                return _access_denied(
+                    environ,
+                    start_response,
+                    service,
+                    denied,
+                    self._account,
+                    json_protocol=bool(json_op),
+                )
         if service == "elasticmapreduce" and operation == "ListInstanceFleets":
             return self._list_instance_fleets(environ, start_response)
+        if service == "elasticmapreduce" and operation == "DescribeReleaseLabel":
+            described = _describe_release_label(environ, start_response)
+            if described is not None:
+                return described
         if service == "elasticmapreduce" and operation in ("RunJobFlow", "AddJobFlowSteps"):
             # EMR validates these requests for every caller; moto does not (emr_rules).
             try:
@@ -247,6 +263,8 @@ class EmulatorMiddleware:
             params = s3_params(
                 environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), headers
             )
+        elif not _JSON_TARGET.match(headers.get("x-amz-target", "")):
+            params = query_params(environ)
         else:
             try:
                 params = json.loads(_read_body(environ) or b"{}")
@@ -332,6 +350,24 @@ class EmulatorMiddleware:
         return _json_response(start_response, "200 OK", {"InstanceFleets": listed})
 
 
+def _describe_release_label(
+    environ: dict[str, Any], start_response: Callable[..., Any]
+) -> list[bytes] | None:
+    """A release's applications from `emr_rules.RELEASE_APPLICATIONS` (names only: the table has
+    no versions); None for a label it does not know, which moto then answers (a 500)."""
+    try:
+        label = str(json.loads(_read_body(environ) or b"{}").get("ReleaseLabel", ""))
+    except (ValueError, AttributeError):
+        return None
+    offered = emr_rules.RELEASE_APPLICATIONS.get(label)
+    if offered is None:
+        return None
+    applications = [{"Name": name} for name in sorted(offered)]
+    return _json_response(
+        start_response, "200 OK", {"ReleaseLabel": label, "Applications": applications}
+    )
+
+
 def _fleet_description(cluster_id: str, number: int, fleet: dict[str, Any]) -> dict[str, Any]:
     on_demand = int(fleet.get("TargetOnDemandCapacity", 0))
     spot = int(fleet.get("TargetSpotCapacity", 0))
@@ -384,14 +420,28 @@ def s3_params(path: str, query: str, headers: Mapping[str, str]) -> dict[str, An
     return params
 
 
+def query_params(environ: dict[str, Any]) -> dict[str, str]:
+    """The parameters of a query-protocol request (STS, IAM, EC2): `Action=GetRole&RoleName=R`
+    in the form-encoded body of a POST, or in the query string; the first value of each."""
+    fields = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    content_type = environ.get("CONTENT_TYPE", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        body = _read_body(environ).decode("utf-8", "replace")
+        fields.update(parse_qs(body, keep_blank_values=True))
+    return {k: v[0] for k, v in fields.items()}
+
+
 def _access_denied(
     environ: dict[str, Any],
     start_response: Callable[..., Any],
     service: str,
     decision: iam.Decision,
     account: str,
+    *,
+    json_protocol: bool = True,
 ) -> list[bytes]:
-    """AWS's answer to a call IAM refused, in the service's protocol."""
+    """AWS's answer to a call IAM refused, in the service's protocol (`json_protocol`: a JSON
+    service, else the query protocol of STS, IAM and EC2, whose errors are XML)."""
     principal = f"arn:aws:sts::{account}:assumed-role/{PIPELINE_ROLE}/{PIPELINE_SESSION}"
     action = decision.action or f"{service}:*"
     resource = decision.resource or "*"
@@ -423,7 +473,29 @@ def _access_denied(
             ],
         )
         return [data]
+    if service == "ec2":
+        # EC2's own code and envelope; its Describe actions name no resource.
+        message = (
+            f"You are not authorized to perform this operation. User: {principal} is not "
+            f"authorized to perform: {action} {because}"
+        )
+        return _xml_error(
+            start_response,
+            request_id,
+            f"<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+            f"<Message>{escape(message)}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>",
+        )
     message = f"User: {principal} is not authorized to perform: {action} on resource: {resource} {because}"
+    if not json_protocol:
+        # STS and IAM: the query protocol's ErrorResponse (a JSON body fails botocore's parser).
+        return _xml_error(
+            start_response,
+            request_id,
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>",
+        )
     payload = json.dumps({"__type": "AccessDeniedException", "Message": message}).encode()
     start_response(
         "400 Bad Request",
@@ -434,6 +506,19 @@ def _access_denied(
         ],
     )
     return [payload]
+
+
+def _xml_error(start_response: Callable[..., Any], request_id: str, body: str) -> list[bytes]:
+    data = f'<?xml version="1.0" encoding="UTF-8"?>\n{body}'.encode()
+    start_response(
+        "403 Forbidden",
+        [
+            ("Content-Type", "text/xml"),
+            ("Content-Length", str(len(data))),
+            ("x-amzn-RequestId", request_id),
+        ],
+    )
+    return [data]
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

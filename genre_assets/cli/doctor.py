@@ -167,12 +167,22 @@ def _denied(error: BaseException) -> bool:
     return "AccessDenied" in code or code in ("UnauthorizedOperation", "AuthorizationError")
 
 
-def _not_granted(action: str, by_hand: str, policy: set[str] | None) -> Exception:
+# The IAM action S3 authorizes for each call the doctor's lake probes make.
+_S3_ACTIONS = {
+    "ListObjectsV2": "s3:ListBucket",
+    "GetObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+}
+
+
+def _not_granted(
+    action: str, by_hand: str, policy: set[str] | None, resource: str = ""
+) -> Exception:
     """AccessDenied on `action`: a failure when the pipeline's policy grants it (so it is not
     attached), else a skip: the doctor merely lacks a right the pipeline does not need."""
     if policy is None or action in policy:
         return Failed(
-            f"access denied to {action}",
+            f"access denied to {action}" + (f" on {resource}" if resource else ""),
             f"attach deploy/iam-policy.json (which grants {action}) to these credentials",
         )
     return Skipped(
@@ -230,7 +240,7 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
             yield Check(SKIP, name, "needs AWS credentials and a region")
         return
 
-    def s3_failure(error: ClientError) -> Exception:
+    def s3_failure(error: ClientError, uri: str) -> Exception:
         code, bucket = _error_code(error), lake.bucket()
         if code == "NoSuchBucket":
             return Failed(
@@ -239,7 +249,11 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
                 "existing s3://bucket[/prefix]",
             )
         if _denied(error):
-            return _not_granted("s3:ListBucket, s3:GetObject and s3:PutObject", "", None)
+            # The refused call's own action: a write denied under scripts/ is not a read problem.
+            action = _S3_ACTIONS.get(
+                error.operation_name, "s3:ListBucket, s3:GetObject and s3:PutObject"
+            )
+            return _not_granted(action, "", None, uri)
         return Failed(f"S3 answered {code}: {error}", "check GENRE_ASSETS_LAKE")
 
     def raw(table: TableSpec) -> Callable[[], str]:
@@ -247,7 +261,7 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
             try:
                 return _raw_files_probe(lake, table)()
             except ClientError as error:
-                raise s3_failure(error) from None
+                raise s3_failure(error, lake.uri(table.folder)) from None
 
         return probe
 
@@ -260,12 +274,12 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
         try:
             lake.write_bytes(key, b"genre-assets doctor probe\n")
         except ClientError as error:
-            raise s3_failure(error) from None
+            raise s3_failure(error, uri) from None
         try:
             lake.delete(key)
         except ClientError as error:
             if not _denied(error):
-                raise s3_failure(error) from None
+                raise s3_failure(error, uri) from None
             return (
                 f"wrote {uri}; s3:DeleteObject is not granted (the pipeline needs none), "
                 f"remove the probe with: aws s3 rm {uri}"

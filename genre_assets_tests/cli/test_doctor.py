@@ -198,6 +198,38 @@ def test_missing_raw_files_fail_with_the_copy_command(aws_setup, capsys):
     assert f"aws s3 cp --recursive DIR/movielens {LAKE_URI}/movielens" in movies
 
 
+@pytest.mark.parametrize(
+    ("method", "operation", "action", "check"),
+    [
+        ("write_bytes", "PutObject", "s3:PutObject", "lake write"),
+        ("list_objects", "ListObjectsV2", "s3:ListBucket", "movies files"),
+    ],
+)
+def test_an_s3_denial_names_the_refused_action_and_where(
+    aws_setup, capsys, method, operation, action, check
+):
+    """moto enforces no IAM (the emulator does: emulator/test_doctor_on_emulator.py); a refusal
+    of one call must not be reported as a refusal of the others."""
+    from botocore.exceptions import ClientError
+
+    from genre_assets.resources.aws.s3_lake import S3LakeResource
+
+    def refused(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, operation)
+
+    aws_setup.setattr(S3LakeResource, method, refused)
+    code, lines = run_doctor(capsys)
+    assert code == 1
+    line, fix = line_of(lines, check)
+    where = (
+        f"{LAKE_URI}/scripts/doctor-probe-" if check == "lake write" else f"{LAKE_URI}/movielens"
+    )
+    assert f"access denied to {action} on {where}" in line, line
+    assert fix.strip() == (
+        f"fix: attach deploy/iam-policy.json (which grants {action}) to these credentials"
+    )
+
+
 def test_no_default_vpc_fails_with_create_default_vpc(aws_setup, capsys):
     ec2 = boto3.client("ec2", region_name=REGION)
     for vpc in ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]:

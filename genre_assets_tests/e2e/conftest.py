@@ -5,6 +5,9 @@ it costs ~15 s on the 2-core CI machine. Each test works on its own genres, so n
 another having run. The stack starts on a fresh lake and a fresh instance (only the MovieLens
 genres registered, as the partition seeder does): nothing materialises the source tables first,
 so the first backfill (test_backfill.py, collected first) meets the lake as a new user does.
+
+The Postgres-backed stack (postgres_stack, for test_backfill_postgres.py) is a second one, on a
+lake of its own, started for that module only.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ import pytest
 
 from genre_assets.partitions import register_vocabulary
 from genre_assets_tests.e2e.browser import chromium_page, require_browser
-from genre_assets_tests.e2e.stack import TIMINGS, DagsterStack, running_stack
+from genre_assets_tests.e2e.postgres import PostgresServer, require_postgres, running_postgres
+from genre_assets_tests.e2e.stack import (
+    POSTGRES_INSTANCE_YAML,
+    TIMINGS,
+    DagsterStack,
+    running_stack,
+)
 
 SOURCE_ASSETS = ["film_database", "movies", "ratings"]
 
@@ -32,9 +41,8 @@ def _register_genres(home: Path) -> None:
         register_vocabulary(instance)
 
 
-@pytest.fixture(scope="package")
-def e2e_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lake = tmp_path_factory.mktemp("e2e_lake") / "lake"
+def make_sample_lake(lake: Path) -> Path:
+    """A small generated lake (400 movies, 20,000 ratings: about a second) at `lake`."""
     made = subprocess.run(
         [
             sys.executable,
@@ -57,6 +65,11 @@ def e2e_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="package")
+def e2e_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sample_lake(tmp_path_factory.mktemp("e2e_lake") / "lake")
+
+
+@pytest.fixture(scope="package")
 def dagster_stack(
     tmp_path_factory: pytest.TempPathFactory, e2e_lake: Path
 ) -> Iterator[DagsterStack]:
@@ -64,6 +77,41 @@ def dagster_stack(
     started = time.monotonic()
     with running_stack(root, e2e_lake, prepare_home=_register_genres) as stack:
         TIMINGS["stack start (webserver, daemon, code location ready)"] = time.monotonic() - started
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server (postgres.py): skips without one, fails when CI=true."""
+    binaries = require_postgres()
+    started = time.monotonic()
+    with running_postgres(binaries) as server:
+        TIMINGS["postgres: initdb, start, role and database"] = time.monotonic() - started
+        yield server
+
+
+@pytest.fixture(scope="module")
+def postgres_stack(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[DagsterStack]:
+    """A second stack, on a lake of its own, with deploy/dagster-postgres.yaml as its instance.
+
+    Module-scoped, so it stops when its tests are done instead of running beside the other
+    tests' stack. No genre is registered beforehand: the genre_partition_seeder sensor has to
+    do it, through Postgres.
+    """
+    root = tmp_path_factory.mktemp("postgres_stack")
+    lake = make_sample_lake(root / "lake")
+    started = time.monotonic()
+    with running_stack(
+        root,
+        lake,
+        deployment_env=postgres_server.dagster_env(),
+        instance_yaml=POSTGRES_INSTANCE_YAML,
+    ) as stack:
+        TIMINGS["postgres: stack start (webserver, daemon, code location ready)"] = (
+            time.monotonic() - started
+        )
         yield stack
 
 

@@ -1,9 +1,10 @@
 """A real Dagster deployment for the end-to-end tests: `dagster-webserver` + `dagster-daemon run`.
 
 Both are started from the repository root with its `workspace.yaml`, on 127.0.0.1 with a free
-port, a temporary DAGSTER_HOME (a copy of deploy/dagster.yaml: queued runs, no telemetry) and the
-`local` deployment over a temporary lake. Each process gets its own session, so stopping it
-signals its whole process group: the gRPC code servers and the run workers they spawn as well.
+port, a temporary DAGSTER_HOME (a copy of deploy/dagster.yaml: queued runs, no telemetry; or of
+deploy/dagster-postgres.yaml) and the `local` deployment over a temporary lake. Each process gets
+its own session, so stopping it signals its whole process group: the gRPC code servers and the
+run workers they spawn as well.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = REPO_ROOT / "workspace.yaml"
 INSTANCE_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
+POSTGRES_INSTANCE_YAML = REPO_ROOT / "deploy" / "dagster-postgres.yaml"
 BIN = Path(sys.executable).parent
 
 LOCATION = "genre_assets"
@@ -459,15 +461,17 @@ def running_stack(
     lake: Path | str,
     prepare_home: Callable[[Path], None] | None = None,
     deployment_env: dict[str, str] | None = None,
+    instance_yaml: Path = INSTANCE_YAML,
 ) -> Iterator[DagsterStack]:
     """Webserver + daemon over `lake` with a fresh instance in `root`; always stopped on exit.
 
     `prepare_home(DAGSTER_HOME)` runs before any process starts (e.g. to register partitions).
-    `deployment_env` is added last: e.g. the aws deployment and the emulator's endpoint.
+    `deployment_env` is added last: e.g. the aws deployment and the emulator's endpoint, or the
+    variables that `instance_yaml` (copied to DAGSTER_HOME/dagster.yaml) reads.
     """
     home = root / "dagster_home"
     home.mkdir(parents=True)
-    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    shutil.copy(instance_yaml, home / "dagster.yaml")
     if prepare_home is not None:
         prepare_home(home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GENRE_ASSETS_", "DAGSTER_"))}

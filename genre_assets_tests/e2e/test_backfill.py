@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from typing import Any
 
 import duckdb
 import pytest
@@ -13,6 +14,7 @@ from genre_assets_tests.e2e.stack import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     TIMINGS,
+    DagsterStack,
     asset_paths,
     export_file,
     tags_of,
@@ -67,11 +69,11 @@ def test_backfill_of_three_non_adjacent_genres_on_a_fresh_lake_selecting_only_ge
     assert {"movies", "ratings", *(f"{slug}_films" for slug in APART.values())} <= tables
 
 
-def test_backfill_of_three_adjacent_genres_is_one_run_writing_the_contract_tsvs(
-    dagster_stack, record_property
-):
-    stack = dagster_stack
-    genres = list(GENRES)
+def launch_adjacent_backfill(
+    stack: DagsterStack, genres: list[str]
+) -> tuple[str, list[dict[str, Any]], float]:
+    """Backfill the two genre assets for adjacent `genres` and wait for it to complete: the
+    backfill's id, its runs and the seconds from launch to completion."""
     order = stack.partition_keys("genre_film_export")
     first = order.index(genres[0])
     assert order[first : first + len(genres)] == genres, f"not adjacent partitions: {order}"
@@ -84,25 +86,42 @@ def test_backfill_of_three_adjacent_genres_is_one_run_writing_the_contract_tsvs(
 
     wait_for_backfill(stack, backfill_id, timeout=180)
     elapsed = time.monotonic() - started
-    runs = stack.runs({BACKFILL_TAG: backfill_id})
-    TIMINGS[f"backfill of 3 genres, {len(runs)} run(s): launch -> completed"] = elapsed
-    record_property("backfill_seconds", round(elapsed, 1))
-    record_property("backfill_runs", len(runs))
-    print(f"\nbackfill {backfill_id}: {len(runs)} run(s), launch -> completion {elapsed:.1f} s")
+    return backfill_id, stack.runs({BACKFILL_TAG: backfill_id}), elapsed
+
+
+def assert_one_run_wrote_the_contract_tsvs(
+    stack: DagsterStack, genres: dict[str, str], runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The single-run policy held for the adjacent `genres` ({genre: slug}): one run covered
+    the range, recorded one materialisation per genre and wrote the contract's TSVs; that run."""
+    names = list(genres)
     assert len(runs) == 1, f"adjacent genres must be one run (single-run policy): {runs}"
     (run,) = runs
     assert run["status"] == "SUCCESS"
     tags = tags_of(run)
-    assert (tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)) == (genres[0], genres[-1]), tags
+    assert (tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)) == (names[0], names[-1]), tags
     assert asset_paths(run) == set(GENRE_ASSETS)
 
     # Both assets recorded exactly one materialisation per genre, all by that one run.
     for asset in GENRE_ASSETS:
-        events = stack.materializations(asset, genres)
-        assert sorted(e["partition"] for e in events) == sorted(genres), (asset, events)
+        events = stack.materializations(asset, names)
+        assert sorted(e["partition"] for e in events) == sorted(names), (asset, events)
         assert {e["runId"] for e in events} == {run["runId"]}, (asset, events)
 
-    for genre, slug in GENRES.items():
+    for genre, slug in genres.items():
         expected = expected_tsv(stack.lake, genre).encode("utf-8")
         assert expected.count(b"\n") > 1, f"the sample lake has no rated {genre} film"
         assert export_file(stack.lake, slug).read_bytes() == expected, genre
+    return run
+
+
+def test_backfill_of_three_adjacent_genres_is_one_run_writing_the_contract_tsvs(
+    dagster_stack, record_property
+):
+    stack = dagster_stack
+    backfill_id, runs, elapsed = launch_adjacent_backfill(stack, list(GENRES))
+    TIMINGS[f"backfill of 3 genres, {len(runs)} run(s): launch -> completed"] = elapsed
+    record_property("backfill_seconds", round(elapsed, 1))
+    record_property("backfill_runs", len(runs))
+    print(f"\nbackfill {backfill_id}: {len(runs)} run(s), launch -> completion {elapsed:.1f} s")
+    assert_one_run_wrote_the_contract_tsvs(stack, GENRES, runs)
