@@ -59,6 +59,7 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
         job_flow_overrides=SETTINGS["emr_job_flow_overrides"].value(),
         poll_seconds=SETTINGS["emr_poll_seconds"].value(as_int=True),
         columnar_cache=SETTINGS["emr_columnar_cache"].value(as_int=True),
+        sql_engine=SETTINGS["emr_sql_engine"].value(),
         prices=SETTINGS["emr_prices"].value(),
         deployment_name=SETTINGS["deployment_name"].value(),
         lease_seconds=SETTINGS["emr_lease_seconds"].value(as_int=True),

@@ -122,13 +122,22 @@ def hive_create_table(database: str, table: TableSpec, location: str) -> str:
 
 
 def presto_genre_query(
-    database: str, targets: Sequence[GenreTarget], ratings_table: str = RATINGS.name
+    database: str,
+    targets: Sequence[GenreTarget],
+    ratings_table: str = RATINGS.name,
+    *,
+    ratings_aggregated: bool = False,
 ) -> str:
-    """The genre query; `ratings_table` is the EMR columnar cache's table when it is used."""
+    """The genre query; `ratings_table` is the EMR columnar cache's table when it is used, or,
+    with `ratings_aggregated`, a table of per-file rating aggregates (the local engine's)."""
     if not targets:
         raise ValueError("the genre query needs at least one genre")
     return render(
-        "presto/genre_films.sql.j2", database=database, genres=targets, ratings_table=ratings_table
+        "presto/genre_films.sql.j2",
+        database=database,
+        genres=targets,
+        ratings_table=ratings_table,
+        ratings_aggregated=ratings_aggregated,
     )
 
 
@@ -136,26 +145,48 @@ def presto_fill_columnar_cache(database: str, table: TableSpec) -> str:
     return render("presto/fill_columnar_cache.sql.j2", database=database, table=table)
 
 
-def emr_presto_statement_script(database: str, script_uri: str, complete_marker_uri: str) -> str:
-    """The shell step that runs one Presto SQL script, then writes `complete_marker_uri`."""
+# The consoles that run Presto-dialect scripts on an EMR master: PrestoDB's and Trino's. Both take
+# the same flags and print TSV alike (docs/aws-fidelity.md).
+QUERY_CLIS = ("presto-cli", "trino-cli")
+
+
+def _query_cli(cli: str) -> str:
+    if cli not in QUERY_CLIS:
+        raise ValueError(f"{cli!r} is not a query console: use one of {QUERY_CLIS}")
+    return cli
+
+
+def emr_presto_statement_script(
+    database: str, script_uri: str, complete_marker_uri: str, *, cli: str = "presto-cli"
+) -> str:
+    """The shell step that runs one Presto-dialect SQL script with `cli` (presto-cli or
+    trino-cli), then writes `complete_marker_uri`."""
     return render(
         "shell/run_presto_statement.sh.j2",
         database=validate_identifier(database, "database name"),
         script_uri=script_uri,
         complete_marker_uri=complete_marker_uri,
+        cli=_query_cli(cli),
     )
 
 
 def emr_export_script(
-    database: str, query_uri: str, targets: Sequence[GenreTarget], export_uris: Sequence[str]
+    database: str,
+    query_uri: str,
+    targets: Sequence[GenreTarget],
+    export_uris: Sequence[str],
+    *,
+    cli: str = "presto-cli",
 ) -> str:
-    """The shell step that runs the Presto query and uploads one TSV per genre."""
+    """The shell step that runs the genre query with `cli` (presto-cli or trino-cli) and uploads
+    one TSV per genre."""
     return render(
         "shell/run_presto_query.sh.j2",
         database=validate_identifier(database, "database name"),
         query_uri=query_uri,
         header=TSV_HEADER,
         genres=[{"slug": t.slug, "uri": uri} for t, uri in zip(targets, export_uris, strict=True)],
+        cli=_query_cli(cli),
     )
 
 
@@ -206,10 +237,15 @@ def duckdb_create_parquet_view(database: str, table: TableSpec, path: str) -> st
     return render("duckdb/create_parquet_view.sql.j2", database=database, table=table, path=path)
 
 
-def local_genre_export_sql(database: str, targets: Sequence[GenreTarget]) -> str:
-    """The Presto genre query transpiled to DuckDB, wrapped to yield one TSV body per genre."""
+def local_genre_export_sql(
+    database: str, targets: Sequence[GenreTarget], aggregates_table: str | None = None
+) -> str:
+    """The Presto genre query transpiled to DuckDB, wrapped to yield one TSV body per genre; it
+    reads `aggregates_table` (per-file rating aggregates) when given, else the ratings."""
     validate_identifier(database, "database name")
-    return render(
-        "duckdb/genre_export_lines.sql.j2",
-        genre_query=presto_to_duckdb(presto_genre_query(database, targets)),
+    query = (
+        presto_genre_query(database, targets, aggregates_table, ratings_aggregated=True)
+        if aggregates_table
+        else presto_genre_query(database, targets)
     )
+    return render("duckdb/genre_export_lines.sql.j2", genre_query=presto_to_duckdb(query))

@@ -13,6 +13,8 @@ from typing import Any
 
 import dagster as dg
 
+from genre_assets.errors import ConfigurationError
+
 DEPLOYMENT_ENV = "GENRE_ASSETS_DEPLOYMENT"
 DEFAULT_DEPLOYMENT = "local"
 
@@ -22,6 +24,16 @@ class Setting:
     variable: str
     default: str  # "" means: derived at run time, as `meaning` says
     meaning: str
+    choices: tuple[str, ...] = ()  # when set, the only values the setting accepts
+
+    def check(self, value: str) -> str:
+        """`value` when it is one of `choices` (any value when there are none), else an error
+        naming the variable and what it accepts."""
+        if self.choices and value not in self.choices:
+            raise ConfigurationError(
+                f"{self.variable}={value!r} is not allowed: choose one of {', '.join(self.choices)}"
+            )
+        return value
 
     def value(self, *, as_int: bool = False) -> Any:
         """An EnvVar when the variable is set (resolved when a run starts), else the default.
@@ -87,7 +99,13 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "GENRE_ASSETS_EMR_COLUMNAR_CACHE",
             "0",
-            "1: ratings as Parquet in the lake (Hive DDL, then a Presto INSERT)",
+            "1: ratings as Parquet in the lake (Hive DDL, then an INSERT by PrestoDB or Trino)",
+        ),
+        Setting(
+            "GENRE_ASSETS_EMR_SQL_ENGINE",
+            "presto",
+            "aws: the EMR application that runs the genre query, PrestoDB (presto) or Trino",
+            choices=("presto", "trino"),
         ),
     )
 }

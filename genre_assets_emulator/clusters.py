@@ -45,14 +45,6 @@ def live_clusters() -> list[tuple[str, str, Any]]:
     return found
 
 
-def presto_hive_properties(configurations: list[dict[str, Any]]) -> dict[str, str]:
-    """The properties of the `presto-connector-hive` classification RunJobFlow was given."""
-    for configuration in configurations or []:
-        if configuration.get("Classification") == "presto-connector-hive":
-            return {str(k): str(v) for k, v in (configuration.get("Properties") or {}).items()}
-    return {}
-
-
 def normalization_factor(instance_type: str) -> float:
     """EMR's normalised instance hours per hour for an instance size (m5.xlarge: 8)."""
     size = instance_type.rsplit(".", 1)[-1]
@@ -410,12 +402,12 @@ class ClusterWatcher:
             self._start_worker_locked(cluster, region)
 
     def _start_worker_locked(self, cluster: Any, region: str) -> None:
-        context = StepContext(
+        context = StepContext.of_cluster(
+            cluster,
             endpoint_url=self.endpoint_url,
             region=region,
             bin_dir=self.bin_dir,
             cancelled=threading.Event(),
-            presto_hive_properties=presto_hive_properties(cluster.configurations),
         )
         worker = ClusterWorker(
             cluster,

@@ -52,6 +52,20 @@ RELEASE_APPLICATIONS: dict[str, frozenset[str]] = {
 }
 
 
+# The console each query engine installs on the master node: EMR's Trino guide starts `trino-cli`,
+# its Presto guide `presto-cli` (docs/aws-fidelity.md). A cluster has only its own engine's.
+QUERY_CLI_APPLICATIONS: dict[str, str] = {"presto-cli": "Presto", "trino-cli": "Trino"}
+
+
+def query_cli_installed(cli: str, applications: frozenset[str] | None) -> bool:
+    """Whether `cli` exists on a master node with these applications; None: the request named
+    none (what EMR installs then is not documented), so every console is offered."""
+    if applications is None:
+        return True
+    needed = QUERY_CLI_APPLICATIONS[cli].lower()
+    return needed in {a.lower() for a in applications}
+
+
 class InvalidRequest(Exception):
     """The request breaks an EMR rule; the message is what the client sees."""
 

@@ -52,7 +52,7 @@ _log = logging.getLogger(__name__)
 class ApiCall:
     service: str
     operation: str
-    caller: str  # pipeline | emulator | aws-cli | presto-cli | harness
+    caller: str  # pipeline | emulator | aws-cli | presto-cli | trino-cli | harness
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ class Denial:
 
 
 def caller_of(user_agent: str) -> str:
-    if "genre-assets-emulator/presto-cli" in user_agent:
-        return "presto-cli"
+    for console in ("presto-cli", "trino-cli"):
+        if f"genre-assets-emulator/{console}" in user_agent:
+            return console
     if "genre-assets-emulator" in user_agent:
         return "emulator"
     if HARNESS_USER_AGENT in user_agent:

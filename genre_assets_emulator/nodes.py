@@ -10,8 +10,8 @@ environment of a step (the real `aws` CLI pointed at the emulator).
 
 A bootstrap action may leave processes running (the lease watchdog does). When the cluster
 terminates, its node is gone, and so must they be: every process started for a node carries a
-marker in its environment, which survives `setsid` and double forks, and `kill_node_processes`
-finds them by it.
+marker in its environment (with its emulator's pid), which survives `setsid` and double forks,
+and `kill_node_processes` finds them by it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from genre_assets_emulator.s3 import split_s3_uri
 from genre_assets_emulator.steps import StepContext, step_environment
 
 NODE_MARKER_ENV = "GENRE_ASSETS_EMULATED_NODE"
+EMULATOR_PID_ENV = "GENRE_ASSETS_EMULATOR_PID"
 INFO_DIR_ENV = "GENRE_ASSETS_EMR_INFO_DIR"
 BOOTSTRAP_TIMEOUT_SECONDS = 300.0
 _TAIL_CHARS = 1500
@@ -63,6 +65,7 @@ class MasterNode:
         env = step_environment(ctx, self.home)
         env[INFO_DIR_ENV] = str(self.info)
         env[NODE_MARKER_ENV] = self.cluster_id
+        env[EMULATOR_PID_ENV] = str(os.getpid())
         return env
 
     def run_bootstrap_actions(
@@ -113,28 +116,54 @@ class MasterNode:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def node_processes(cluster_id: str | None) -> list[int]:
-    """Pids of the processes started for the node of `cluster_id` (any node's when None), found by
-    the marker in their environment."""
-    prefix = f"{NODE_MARKER_ENV}=".encode()
-    wanted = prefix + cluster_id.encode() if cluster_id is not None else None
-    found = []
+def _environments() -> Iterator[tuple[int, dict[bytes, bytes]]]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            variables = (entry / "environ").read_bytes().split(b"\0")
+            raw = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if any(v == wanted if wanted else v.startswith(prefix) for v in variables):
-            found.append(int(entry.name))
-    return found
+        variables = dict(v.partition(b"=")[::2] for v in raw.split(b"\0") if v)
+        if NODE_MARKER_ENV.encode() in variables:
+            yield int(entry.name), variables
 
 
-def kill_node_processes(cluster_id: str | None) -> int:
-    """SIGKILL the processes of one emulated node (of every node when None); how many."""
-    pids = node_processes(cluster_id)
+def node_processes(cluster_id: str) -> list[int]:
+    """Pids of the processes started for the node of `cluster_id` (found by their environment)."""
+    return [
+        pid for pid, env in _environments() if env[NODE_MARKER_ENV.encode()] == cluster_id.encode()
+    ]
+
+
+def orphaned_node_processes() -> list[int]:
+    """Pids of node processes whose emulator is gone (it was SIGKILLed before it could end them)."""
+    return [
+        pid
+        for pid, env in _environments()
+        if not _alive(int(env.get(EMULATOR_PID_ENV.encode(), b"0") or 0))
+    ]
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def kill_processes(pids: list[int]) -> int:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     return len(pids)
+
+
+def kill_node_processes(cluster_id: str) -> int:
+    """SIGKILL the processes of one emulated node; how many."""
+    return kill_processes(node_processes(cluster_id))

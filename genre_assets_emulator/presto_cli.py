@@ -1,7 +1,9 @@
-"""The `presto-cli` of the emulated EMR master: PrestoDB over Glue and S3, played by DuckDB.
+"""The `presto-cli` and `trino-cli` of the emulated EMR master: PrestoDB or Trino over Glue and
+S3, played by DuckDB.
 
-`presto-cli --catalog hive --schema DB --output-format TSV --file F` (or `--execute SQL`) behaves
-as the real console does where the pipeline depends on it (sources in docs/aws-fidelity.md):
+`presto-cli --catalog hive --schema DB --output-format TSV --file F` (or `--execute SQL`), and
+`trino-cli` with the same flags, behave as the real consoles do where the pipeline depends on it
+(sources in docs/aws-fidelity.md):
 
 - the input is split into statements the way PrestoDB's `StatementSplitter` does: only statements
   ended by `;` (outside strings, quoted names and comments) run, `--execute` gets a `;` appended,
@@ -10,16 +12,21 @@ as the real console does where the pipeline depends on it (sources in docs/aws-f
   the table's S3 Location are read as Hive's serdes read them (`hive_serde`: line records,
   OpenCSVSerde, LazySimpleSerDe, NULL for values that do not parse), Parquet tables as Parquet;
 - queries are transpiled with `rendering.presto_to_duckdb` and printed as `TsvPrinter` prints;
-- PrestoDB's Hive connector rules: `CREATE TABLE ... WITH (external_location = ...) AS` fails
-  with "External tables cannot be created using CREATE TABLE AS"; `INSERT INTO` an external table
-  needs `hive.non-managed-table-writes-enabled=true` in the cluster's presto-connector-hive
-  configuration (else "Cannot write to non-managed Hive table"), and writes a Parquet file under
-  the table's Location;
-- a failing statement prints `Query <id> failed: <reason>` on stderr and exits 1.
+- the Hive connector's rules: PrestoDB refuses `CREATE TABLE ... WITH (external_location = ...)
+  AS` ("External tables cannot be created using CREATE TABLE AS"); Trino accepts it only with
+  `hive.non-managed-table-creates-enabled` (default true) and
+  `hive.non-managed-table-writes-enabled` (default false), and the emulator then refuses it as not
+  emulated; on both, `INSERT INTO` an external table needs
+  `hive.non-managed-table-writes-enabled=true` in the cluster's `presto-connector-hive` or
+  `trino-connector-hive` configuration (else "Cannot write to non-managed Hive table"), and
+  writes a Parquet file under the table's Location;
+- a failing statement prints `Query <id> failed: <reason>` on stderr and exits 1;
+- a console whose application the cluster lacks (trino-cli on a Presto cluster and the other way
+  round) is not there: `<cli>: command not found`, exit 127, as bash answers.
 
 It reaches AWS through boto3's environment (AWS_ENDPOINT_URL, credentials, region) and reads the
-cluster's Presto catalog properties from PRESTO_HIVE_PROPERTIES_ENV: the shell step's environment
-sets both.
+cluster's applications from APPLICATIONS_ENV and its engine's Hive connector properties from
+PRESTO_HIVE_PROPERTIES_ENV or TRINO_HIVE_PROPERTIES_ENV: the shell step's environment sets them.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +54,38 @@ from genre_assets import rendering
 from genre_assets.domain.schema import PARQUET_SERDE
 from genre_assets.errors import InputError
 from genre_assets.rendering import identifier, presto_to_duckdb, validate_identifier
-from genre_assets.resources.aws.glue_catalog import is_not_found
-from genre_assets.resources.local.duckdb_engine import describe_duckdb_error
-from genre_assets_emulator import hive_serde
+from genre_assets_emulator import emr_rules, hive_serde
 from genre_assets_emulator.s3 import split_s3_uri
 from genre_assets_emulator.tsv_printer import format_row
 
-USER_AGENT = "genre-assets-emulator/presto-cli"
 OUTPUT_FORMATS = ("TSV", "TSV_HEADER")
-# The presto-connector-hive properties of the cluster the step runs on (set by the emulator).
+# What the emulator tells a step about its cluster: the Hive connector properties of each engine
+# (the presto-connector-hive and trino-connector-hive classifications) and the applications.
 PRESTO_HIVE_PROPERTIES_ENV = "GENRE_ASSETS_EMULATOR_PRESTO_HIVE_PROPERTIES"
+TRINO_HIVE_PROPERTIES_ENV = "GENRE_ASSETS_EMULATOR_TRINO_HIVE_PROPERTIES"
+APPLICATIONS_ENV = "GENRE_ASSETS_EMULATOR_APPLICATIONS"  # a JSON list; unset: not known
+
+
+@dataclass(frozen=True)
+class Console:
+    """One engine's console: its command, its engine and where its connector properties are."""
+
+    cli: str
+    engine: str  # presto (PrestoDB 0.283 on emr-6.15.0) or trino (Trino 426)
+    properties_env: str
+
+    @property
+    def user_agent(self) -> str:
+        return f"genre-assets-emulator/{self.cli}"
+
+
+CONSOLES: dict[str, Console] = {
+    console.cli: console
+    for console in (
+        Console("presto-cli", "presto", PRESTO_HIVE_PROPERTIES_ENV),
+        Console("trino-cli", "trino", TRINO_HIVE_PROPERTIES_ENV),
+    )
+}
 
 
 class QueryError(Exception):
@@ -175,8 +205,10 @@ def run_query(
     s3: Any,
     workdir: Path,
     hive_properties: dict[str, str] | None = None,
+    engine: str = "presto",
 ) -> str:
-    """The output of one statement as presto-cli prints it; raises QueryError when it fails."""
+    """The output of one statement as the console of `engine` (presto or trino) prints it;
+    raises QueryError when it fails."""
     try:
         validate_identifier(catalog, "catalog")
         if schema:
@@ -185,7 +217,7 @@ def run_query(
         raise QueryError(str(error)) from None
     statement = _parse_one(sql)
     if isinstance(statement, exp.Create):
-        return _create_table_as(statement)
+        return _create_table_as(statement, engine, hive_properties or {})
     source_sql = (
         statement.expression.sql(dialect="presto") if isinstance(statement, exp.Insert) else sql
     )
@@ -228,13 +260,28 @@ def _parse_one(sql: str) -> exp.Expr:
     return statement
 
 
-def _create_table_as(statement: exp.Create) -> str:
-    """PrestoDB's Hive connector refuses CTAS into an external location (HiveMetadata
-    .beginCreateTable); the pipeline never creates managed tables, so nothing else is emulated."""
+def _enabled(hive_properties: dict[str, str], name: str, default: bool) -> bool:
+    value = hive_properties.get(name)
+    return default if value is None else value.strip().lower() == "true"
+
+
+def _create_table_as(statement: exp.Create, engine: str, hive_properties: dict[str, str]) -> str:
+    """CTAS into an external location, as each engine's HiveMetadata.beginCreateTable judges it:
+    PrestoDB refuses it; Trino refuses it unless both non-managed properties allow it, and is
+    then not emulated. The pipeline never creates managed tables, so nothing else is emulated."""
     properties = statement.args.get("properties")
     names = [p.name.lower() for p in (properties.expressions if properties else [])]
     if isinstance(statement.expression, exp.Query) and "external_location" in names:
-        raise QueryError("External tables cannot be created using CREATE TABLE AS")
+        if engine == "presto":
+            raise QueryError("External tables cannot be created using CREATE TABLE AS")
+        if not _enabled(hive_properties, "hive.non-managed-table-creates-enabled", True):
+            raise QueryError("Creating non-managed Hive tables is disabled")
+        if not _enabled(hive_properties, "hive.non-managed-table-writes-enabled", False):
+            raise QueryError("Writes to non-managed Hive tables is disabled")
+        raise QueryError(
+            "CREATE TABLE AS with an external_location is allowed here but not emulated: "
+            "the pipeline fills a table Hive defined, with INSERT"
+        )
     raise QueryError("only INSERT INTO and queries are emulated, not CREATE TABLE")
 
 
@@ -326,15 +373,15 @@ def _insert(
     workdir: Path,
     hive_properties: dict[str, str],
 ) -> str:
-    """INSERT INTO an external Parquet table, as PrestoDB's Hive connector does it."""
+    """INSERT INTO an external Parquet table, as PrestoDB's and Trino's Hive connectors do it."""
     target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
     database = (target.db or schema or "").lower()
     name = target.name.lower()
     glue_table = _glue_table(glue, catalog, database, name)
-    if glue_table.get("TableType") != "MANAGED_TABLE" and (
-        hive_properties.get("hive.non-managed-table-writes-enabled", "false").lower() != "true"
+    if glue_table.get("TableType") != "MANAGED_TABLE" and not _enabled(
+        hive_properties, "hive.non-managed-table-writes-enabled", False
     ):
-        # HiveWriteUtils.checkTableIsWritable (docs/aws-fidelity.md).
+        # HiveWriteUtils.checkTableIsWritable, alike in PrestoDB and Trino (docs/aws-fidelity.md).
         raise QueryError("Cannot write to non-managed Hive table")
     descriptor = glue_table.get("StorageDescriptor", {})
     if descriptor.get("SerdeInfo", {}).get("SerializationLibrary") != PARQUET_SERDE:
@@ -353,6 +400,10 @@ def _glue_table(glue: Any, catalog: str, database: str, name: str) -> dict[str, 
     try:
         return glue.get_table(DatabaseName=database, Name=name)["Table"]
     except ClientError as error:
+        # Imported when needed (as describe_duckdb_error below): both modules import dagster,
+        # about a second more for every console a step starts.
+        from genre_assets.resources.aws.glue_catalog import is_not_found
+
         if is_not_found(error):
             raise QueryError(f"Table {catalog}.{database}.{name} does not exist") from None
         raise
@@ -373,6 +424,8 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, output_format: str) -> st
 
 def _describe(error: duckdb.Error, folders: dict[str, str]) -> str:
     """The engine's short description, naming the S3 object rather than its temporary copy."""
+    from genre_assets.resources.local.duckdb_engine import describe_duckdb_error
+
     text = describe_duckdb_error(error)
     for local, remote in folders.items():
         text = text.replace(local, remote)
@@ -383,10 +436,8 @@ def _query_id() -> str:
     return time.strftime("%Y%m%d_%H%M%S", time.gmtime()) + f"_00000_{uuid.uuid4().hex[:5]}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="presto-cli", description="genre-assets' emulated presto-cli"
-    )
+def build_parser(cli: str = "presto-cli") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=cli, description=f"genre-assets' emulated {cli}")
     parser.add_argument("--server", help="ignored: the emulated Presto runs in this process")
     parser.add_argument("--user", help="ignored")
     parser.add_argument("--catalog", default="hive")
@@ -398,11 +449,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def cluster_applications() -> frozenset[str] | None:
+    """The applications of the cluster this step runs on, as the emulator set them; None when
+    it did not say."""
+    text = os.environ.get(APPLICATIONS_ENV)
+    return None if text is None else frozenset(json.loads(text))
+
+
+def main(argv: list[str] | None = None, cli: str = "presto-cli") -> int:
+    console = CONSOLES[cli]
+    if not emr_rules.query_cli_installed(cli, cluster_applications()):
+        application = emr_rules.QUERY_CLI_APPLICATIONS[cli]
+        print(
+            f"{cli}: command not found (emulated: the cluster has no {application} application)",
+            file=sys.stderr,
+        )
+        return 127
+    args = build_parser(cli).parse_args(argv)
     if args.output_format.upper() not in OUTPUT_FORMATS:
         print(
-            f"presto-cli (emulated): --output-format {args.output_format} is not emulated; "
+            f"{cli} (emulated): --output-format {args.output_format} is not emulated; "
             f"use one of {', '.join(OUTPUT_FORMATS)}",
             file=sys.stderr,
         )
@@ -410,16 +476,18 @@ def main(argv: list[str] | None = None) -> int:
     # Console.java: the file is read as it is; only --execute gets a terminator appended.
     sql = Path(args.file).read_text(encoding="utf-8") if args.file else args.execute + ";"
     statements, partial = split_statements(sql)
-    hive_properties = json.loads(os.environ.get(PRESTO_HIVE_PROPERTIES_ENV) or "{}")
+    hive_properties = json.loads(os.environ.get(console.properties_env) or "{}")
     session = boto3.session.Session()
     # The master always has a region; a bare `--execute` without tables must not need one.
     session = boto3.session.Session(region_name=session.region_name or "us-east-1")
-    config = Config(user_agent_extra=USER_AGENT, retries={"max_attempts": 3, "mode": "standard"})
+    config = Config(
+        user_agent_extra=console.user_agent, retries={"max_attempts": 3, "mode": "standard"}
+    )
     glue, s3 = session.client("glue", config=config), session.client("s3", config=config)
     for number, statement in enumerate(statements):
         if is_empty_statement(statement):
             continue
-        with tempfile.TemporaryDirectory(prefix="presto-cli-") as workdir:
+        with tempfile.TemporaryDirectory(prefix=f"{cli}-") as workdir:
             try:
                 text = run_query(
                     statement,
@@ -430,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                     s3=s3,
                     workdir=Path(workdir) / str(number),
                     hive_properties=hive_properties,
+                    engine=console.engine,
                 )
             except QueryError as error:
                 print(f"Query {_query_id()} failed: {error}", file=sys.stderr)

@@ -3,8 +3,10 @@
 The engine submits `command-runner.jar` steps of two kinds (see `genre_assets.resources.aws.emr_cluster`):
 `hive-script --run-hive-script --args -f s3://.../x.hql` and `bash -c "... aws s3 cp ... | bash -s"`.
 A shell step runs with a PATH whose first folder holds the real `aws` CLI and the emulated
-`presto-cli`, with credentials and AWS_ENDPOINT_URL pointing at the emulator, in a fresh working
-folder, as a step on the master node would. The outcome decides COMPLETED or FAILED.
+`presto-cli` and `trino-cli`, with credentials and AWS_ENDPOINT_URL pointing at the emulator, in a
+fresh working folder, as a step on the master node would; the consoles learn the cluster's
+applications and Hive connector properties from the step's environment, and only the console of
+an application the cluster has runs. The outcome decides COMPLETED or FAILED.
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from genre_assets_emulator.hive import HiveError, run_script
-from genre_assets_emulator.presto_cli import PRESTO_HIVE_PROPERTIES_ENV
+from genre_assets_emulator.presto_cli import (
+    APPLICATIONS_ENV,
+    CONSOLES,
+    PRESTO_HIVE_PROPERTIES_ENV,
+    TRINO_HIVE_PROPERTIES_ENV,
+)
 from genre_assets_emulator.s3 import split_s3_uri
 
 EMULATOR_USER_AGENT = "genre-assets-emulator"
@@ -59,8 +66,37 @@ class StepContext:
     region: str
     bin_dir: Path
     cancelled: threading.Event  # set when the cluster terminates or the emulator stops
-    # The cluster's presto-connector-hive configuration: what the emulated presto-cli allows.
+    # The cluster's presto-connector-hive and trino-connector-hive configurations: what the
+    # emulated presto-cli and trino-cli allow.
     presto_hive_properties: dict[str, str] = field(default_factory=dict)
+    trino_hive_properties: dict[str, str] = field(default_factory=dict)
+    # The cluster's applications; None when its request named none (what EMR installs then is
+    # not documented, so every console runs).
+    applications: frozenset[str] | None = None
+
+    @classmethod
+    def of_cluster(
+        cls,
+        cluster: Any,
+        *,
+        endpoint_url: str,
+        region: str,
+        bin_dir: Path,
+        cancelled: threading.Event,
+    ) -> StepContext:
+        """Where a moto cluster's steps run: its applications, its connectors' properties."""
+        configurations = list(getattr(cluster, "configurations", None) or [])
+        return cls(
+            endpoint_url=endpoint_url,
+            region=region,
+            bin_dir=bin_dir,
+            cancelled=cancelled,
+            presto_hive_properties=classification_properties(
+                configurations, "presto-connector-hive"
+            ),
+            trino_hive_properties=classification_properties(configurations, "trino-connector-hive"),
+            applications=requested_applications(cluster),
+        )
 
     def client(self, service: str) -> Any:
         """A client of the emulator, marked so its calls are not counted as the pipeline's."""
@@ -76,8 +112,26 @@ class StepContext:
         return session.client(service, endpoint_url=self.endpoint_url, config=config)
 
 
+def classification_properties(
+    configurations: list[dict[str, Any]], classification: str
+) -> dict[str, str]:
+    """The properties RunJobFlow gave `classification` (e.g. `trino-connector-hive`)."""
+    for configuration in configurations or []:
+        if configuration.get("Classification") == classification:
+            return {str(k): str(v) for k, v in (configuration.get("Properties") or {}).items()}
+    return {}
+
+
+def requested_applications(cluster: Any) -> frozenset[str] | None:
+    """The applications a moto cluster was requested with; None when the request named none
+    (moto then records a default application whose name it loses, so one without a name)."""
+    names = frozenset(str(a.name) for a in getattr(cluster, "applications", None) or [] if a.name)
+    return names or None
+
+
 def make_bin_dir(folder: Path) -> Path:
-    """The tools of the emulated master: the real `aws` CLI and the `presto-cli` stand-in."""
+    """The tools of the emulated master: the real `aws` CLI and the `presto-cli` and `trino-cli`
+    stand-ins (each refuses to run on a cluster without its application)."""
     aws = Path(sys.executable).parent / "aws"
     if not aws.exists():
         found = shutil.which("aws")
@@ -89,14 +143,19 @@ def make_bin_dir(folder: Path) -> Path:
         aws = Path(found)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "aws").symlink_to(aws)
-    presto = folder / "presto-cli"
-    presto.write_text(
-        "#!/bin/sh\n"
-        "# genre-assets' emulated presto-cli (DuckDB over the emulated Glue and S3).\n"
-        f'exec {shlex.quote(sys.executable)} -m genre_assets_emulator.presto_cli "$@"\n',
-        encoding="utf-8",
-    )
-    presto.chmod(0o755)
+    for cli in CONSOLES:
+        run = (
+            "import sys; from genre_assets_emulator.presto_cli import main; "
+            f"sys.exit(main(sys.argv[1:], {cli!r}))"
+        )
+        stand_in = folder / cli
+        stand_in.write_text(
+            "#!/bin/sh\n"
+            f"# genre-assets' emulated {cli} (DuckDB over the emulated Glue and S3).\n"
+            f'exec {shlex.quote(sys.executable)} -c {shlex.quote(run)} "$@"\n',
+            encoding="utf-8",
+        )
+        stand_in.chmod(0o755)
     return folder
 
 
@@ -149,7 +208,10 @@ def step_environment(ctx: StepContext, home: Path) -> dict[str, str]:
         "PYTHONPATH": str(package_root),
         **FAKE_CREDENTIALS,
         PRESTO_HIVE_PROPERTIES_ENV: json.dumps(ctx.presto_hive_properties),
+        TRINO_HIVE_PROPERTIES_ENV: json.dumps(ctx.trino_hive_properties),
     }
+    if ctx.applications is not None:
+        env[APPLICATIONS_ENV] = json.dumps(sorted(ctx.applications))
     return env
 
 
@@ -164,7 +226,7 @@ def _run_command(args: list[str], ctx: StepContext) -> StepResult:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             # Its own process group, so a terminated cluster or a stopped emulator ends the
-            # whole pipeline (bash, aws, presto-cli), not just the outer shell.
+            # whole pipeline (bash, aws, presto-cli or trino-cli), not just the outer shell.
             start_new_session=True,
         )
         try:

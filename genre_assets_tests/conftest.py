@@ -22,7 +22,7 @@ def instance() -> Iterator[dg.DagsterInstance]:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A safety net: an emulator that was SIGKILLed could not end the processes its clusters'
     bootstrap actions left behind (they escape its process group with `setsid`)."""
-    from genre_assets_emulator.nodes import kill_node_processes
+    from genre_assets_emulator.nodes import kill_processes, orphaned_node_processes
 
-    if left := kill_node_processes(None):
-        print(f"\nkilled {left} process(es) left by emulated EMR nodes")
+    if left := kill_processes(orphaned_node_processes()):
+        print(f"\nkilled {left} process(es) left by emulated EMR nodes of a dead emulator")

@@ -189,15 +189,32 @@ def test_a_cluster_that_is_already_ending_is_left_alone(node):
     time.sleep(3 * CHECK)
     assert node.terminations() == []
     describes = [c for c in node.calls.read_text().splitlines() if "describe-cluster" in c]
-    assert len(describes) == 1  # it stopped watching after the first look
+    assert len(describes) == 2  # the bootstrap's own look, then the watcher's first, its last
 
 
 def test_a_failing_describe_is_retried_not_taken_for_an_expired_lease(node):
-    node.state.unlink(missing_ok=True)  # `cat` fails: the stand-in describe-cluster errors
+    node.tags(format_time(time.time() + LEASE))
     assert node.bootstrap().returncode == 0
+    node.state.unlink()  # from now on `cat` fails: the stand-in describe-cluster errors
     time.sleep(LEASE + 2 * CHECK)
     assert node.terminations() == []
     assert "could not describe cluster" in node.log()
+
+
+def test_a_node_role_that_cannot_describe_the_cluster_fails_the_bootstrap(node):
+    # No state file: every describe-cluster fails, as an AccessDenied would.
+    done = node.bootstrap()
+    assert done.returncode == 1
+    assert "attach deploy/iam-instance-profile-policy.json" in done.stderr
+    describes = [c for c in node.calls.read_text().splitlines() if "describe-cluster" in c]
+    assert len(describes) == 3  # one throttled call does not fail it
+
+
+def test_a_node_that_does_not_say_whether_it_is_the_master_fails_the_bootstrap(node):
+    (node.info / "instance.json").write_text("{}\n")
+    node.tags(format_time(time.time() + LEASE))
+    done = node.bootstrap()
+    assert done.returncode == 1 and "master node" in done.stderr
 
 
 def test_core_nodes_start_no_watchdog(tmp_path):

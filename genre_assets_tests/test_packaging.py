@@ -99,7 +99,9 @@ def test_wheel_installs_in_a_fresh_venv_and_materialises_outside_the_checkout(tm
         [
             python,
             "-c",
-            "import genre_assets, genre_assets.sql as s; print(genre_assets.__file__); print(list(s.__path__)[0])",
+            "import genre_assets, genre_assets.sql as s; print(genre_assets.__file__); "
+            "print(list(s.__path__)[0]); from genre_assets.cli import doctor; "
+            "print(doctor.POLICY_FILE if doctor.POLICY_FILE.is_file() else 'missing')",
         ],
         cwd=outside,
         env=env,
@@ -107,7 +109,8 @@ def test_wheel_installs_in_a_fresh_venv_and_materialises_outside_the_checkout(tm
         text=True,
         check=True,
     ).stdout.split()
-    assert all(path.startswith(str(site)) for path in where), where
+    # Templates, the package and the IAM policy the doctor reads all come from the wheel.
+    assert len(where) == 3 and all(path.startswith(str(site)) for path in where), where
 
     done = subprocess.run(
         [

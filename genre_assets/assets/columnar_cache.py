@@ -1,7 +1,9 @@
-"""The columnar cache: the source tables converted once to Parquet, keyed to the raw files.
+"""The columnar cache: the source tables in the compact form the genre query reads, keyed to the
+raw files.
 
-Later runs reuse it while the raw CSVs are unchanged and rebuild it when any of them changes, so
-the genre query reads a compact Parquet file instead of parsing the ratings CSV again. Engines
+Locally: `movies` as Parquet, and for each ratings file its per-movie rating sums and counts
+(resources/local/rating_aggregates.py), so an unchanged file is never read again and a new one
+is read alone. On EMR (GENRE_ASSETS_EMR_COLUMNAR_CACHE): `ratings` as Parquet in the lake. Engines
 fall back to the CSVs when the cache is missing or stale, so it only ever changes speed.
 """
 
@@ -18,7 +20,10 @@ from genre_assets.resources.engine import EngineResource
     # data, and this cache is built from the raw files (raw_sources.py).
     deps=[movies, ratings, *RAW_SOURCES],
     kinds={"parquet"},
-    description="movies and ratings as Parquet, rebuilt only when the raw CSVs change.",
+    description=(
+        "The sources in the form the genre query reads (locally: movies as Parquet, per-file "
+        "rating aggregates), rebuilt only for the raw files that changed."
+    ),
 )
 def columnar_cache(
     context: dg.AssetExecutionContext, engine: EngineResource

@@ -1,4 +1,5 @@
-"""Checks on the raw data behind the columnar cache (local deployment).
+"""Checks on the raw data behind the columnar cache (local deployment), counted from the
+ratings' per-file aggregates (no pass over the ratings themselves).
 
 Rows the genre query cannot use are reported, not silently absorbed: ratings outside 0.5-5.0 are
 left out of the averages, ratings of movies missing from movies.csv match no genre. Both are

@@ -15,6 +15,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,18 @@ from genre_assets.resources.raw_files import source_files
 from genre_assets.settings import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, SETTINGS
 
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
+
+
 # The least-privilege policy ships in the repository, not in the wheel: found from a checkout.
-POLICY_FILE = Path(__file__).resolve().parents[2] / "deploy" / "iam-policy.json"
+def _shipped_policy() -> Path:
+    """deploy/iam-policy.json as installed: package data `genre_assets.deploy` (setup.py)."""
+    try:
+        return Path(str(resources.files("genre_assets.deploy"))) / "iam-policy.json"
+    except ModuleNotFoundError:  # an editable install made before deploy/ was shipped
+        return Path(__file__).resolve().parents[2] / "deploy" / "iam-policy.json"
+
+
+POLICY_FILE = _shipped_policy()
 CREATE_DEFAULT_ROLES = "aws emr create-default-roles"
 
 
@@ -203,7 +214,7 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
         yield Check(
             SKIP,
             "iam policy",
-            f"{POLICY_FILE} not found (not a checkout): access denials cannot be told apart "
+            f"{POLICY_FILE} not found (reinstall genre-assets): access denials cannot be told apart "
             "from rights the pipeline does not need",
         )
 
@@ -454,7 +465,7 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
         if missing:
             raise Failed(
                 f"{release} offers no {', '.join(missing)}",
-                "set GENRE_ASSETS_EMR_RELEASE to a release with Hadoop, Hive and Presto "
+                f"set GENRE_ASSETS_EMR_RELEASE to a release with {', '.join(wanted)} "
                 "(`aws emr describe-release-label --release-label emr-6.15.0`)",
             )
         return f"{release} offers {', '.join(wanted)}"

@@ -16,9 +16,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from genre_assets_emulator import AwsEmulator
+from genre_assets_emulator import AwsEmulator, iam
 from genre_assets_emulator.middleware import HARNESS_USER_AGENT
-from genre_assets_tests.support.aws import emulated_aws
+from genre_assets_tests.support.aws import REPO_ROOT, emulated_aws
 
 BUCKET = "emr-test"
 
@@ -349,7 +349,7 @@ def test_the_lease_watchdog_ends_its_cluster_through_the_real_aws_cli(emr_env):
     from genre_assets import rendering
     from genre_assets.resources.aws.cluster_ownership import DEADLINE_TAG, LEASE_TAG, format_time
 
-    _, emr = emr_env
+    aws, emr = emr_env
     lease, check = 6, 1
     script = rendering.emr_lease_watchdog_script(
         "us-east-1",
@@ -360,6 +360,7 @@ def test_the_lease_watchdog_ends_its_cluster_through_the_real_aws_cli(emr_env):
     )
     boto3.client("s3").put_object(Bucket=BUCKET, Key="bootstrap/watchdog.sh", Body=script.encode())
     tags = [
+        {"Key": "genre-assets:managed", "Value": "true"},
         {"Key": LEASE_TAG, "Value": format_time(time.time() + lease)},
         {"Key": DEADLINE_TAG, "Value": format_time(time.time() + 3600)},
     ]
@@ -377,3 +378,33 @@ def test_the_lease_watchdog_ends_its_cluster_through_the_real_aws_cli(emr_env):
     _wait(lambda: _state(emr, cluster_id) == "TERMINATED", seconds=lease + 4 * check + 10)
     took = time.monotonic() - last_renewal
     assert lease - 1 <= took <= lease + 4 * check + 5, took
+    # Every EMR call the real CLI made for the watchdog (describe-cluster is several) is one the
+    # instance profile's policy allows on a managed cluster.
+    made = {
+        c.operation
+        for c in aws.api.calls()
+        if c.caller == "aws-cli" and c.service == "elasticmapreduce"
+    }
+    assert {"DescribeCluster", "ListBootstrapActions", "TerminateJobFlows"} <= made, made
+    policy = iam.load_policy(
+        REPO_ROOT / "deploy" / "iam-instance-profile-policy.json",
+        {"Region": "us-east-1", "Account": aws.account},
+    )
+    for operation in made:
+        params = (
+            {"JobFlowIds": [cluster_id]}
+            if operation == "TerminateJobFlows"
+            else {"ClusterId": cluster_id}
+        )
+        decision = iam.authorize(
+            policy,
+            "emr",
+            operation,
+            params,
+            account=aws.account,
+            region="us-east-1",
+            cluster_tags_lookup=lambda cid: (
+                {"genre-assets:managed": "true"} if cid == cluster_id else None
+            ),
+        )
+        assert decision.allowed, (operation, decision.reason)

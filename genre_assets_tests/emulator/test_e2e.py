@@ -1,5 +1,6 @@
 """The aws deployment end to end on `AwsEmulator`: real Hive DDL against Glue, a real shell step
-with the aws CLI and the presto-cli stand-in, and exports byte-identical to the local deployment."""
+with the aws CLI and the presto-cli (or trino-cli) stand-in, and exports byte-identical to the
+local deployment."""
 
 from __future__ import annotations
 
@@ -210,6 +211,54 @@ def test_every_genre_in_one_run_matches_the_local_deployment_byte_for_byte(
         remote = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{target.export_key}")["Body"].read()
         assert remote == (golden_lake / target.export_key).read_bytes(), target.name
     assert emulator.api.counts("pipeline")["elasticmapreduce:AddJobFlowSteps"] == 1
+
+
+def test_a_trino_cluster_writes_the_exports_a_presto_cluster_writes_byte_for_byte(
+    emulator,
+    tmp_path,
+    instance,
+    monkeypatch,
+):
+    """GENRE_ASSETS_EMR_SQL_ENGINE=trino: the same genres on a Trino cluster (trino-cli, the
+    trino-connector-hive classification, and the columnar cache filled by Trino's INSERT) give
+    the bytes the PrestoDB cluster gave."""
+    upload_golden_lake(tmp_path)
+    instance.add_dynamic_partitions("genre", GENRES)
+    s3 = boto3.client("s3")
+    keys = [f"{PREFIX}/{t.export_key}" for t in genre_targets(GENRES)]
+
+    presto = run_genres(instance, GENRES)
+    assert presto.success, failure_text(presto)
+    from_presto = {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys}
+    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key} for key in keys]})
+
+    monkeypatch.setenv("GENRE_ASSETS_EMR_SQL_ENGINE", "trino")
+    monkeypatch.setenv("GENRE_ASSETS_EMR_COLUMNAR_CACHE", "1")
+    trino = run_genres(instance, GENRES)
+    assert trino.success, failure_text(trino)
+    first, cluster = clusters_by_age()
+    assert {a["Name"] for a in first["Applications"]} == {"Hadoop", "Hive", "Presto"}
+    assert {a["Name"] for a in cluster["Applications"]} == {"Hadoop", "Hive", "Trino"}
+    (connector,) = [
+        c for c in cluster["Configurations"] if c["Classification"] == "trino-connector-hive"
+    ]
+    assert connector["Properties"]["hive.non-managed-table-writes-enabled"] == "true"
+    # The source tables stand; Trino fills the cache Hive defined, then reads it for the export.
+    assert step_names(cluster["Id"]) == [
+        "create columnar cache table",
+        "fill columnar cache of ratings",
+        "trino export of 3 genre(s)",
+    ]
+    scripts = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/scripts/{trino.run_id}/")
+    (query,) = [
+        k["Key"] for k in scripts["Contents"] if k["Key"].endswith(".sql") and "genre-" in k["Key"]
+    ]
+    assert ".ratings_parquet_" in s3.get_object(Bucket=BUCKET, Key=query)["Body"].read().decode()
+    assert {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys} == (
+        from_presto
+    )
+    assert emulator.api.denials() == [] and emulator.api.invalid_requests() == []
+    assert wait_until(lambda: all(c["Status"]["State"] == "TERMINATED" for c in clusters_by_age()))
 
 
 def test_a_failing_presto_step_fails_the_run_with_its_reason_and_leaves_no_cluster(

@@ -1,5 +1,6 @@
 """The AWS emulator's parts on their own: the Hive DDL applier against Glue, the Glue -> TableSpec
-mapping, the presto-cli stand-in's query path and its TSV printing (presto-cli's TsvPrinter)."""
+mapping, the presto-cli and trino-cli stand-ins' query path (and where Trino's Hive connector
+differs from PrestoDB's) and their TSV printing (presto-cli's TsvPrinter)."""
 
 from __future__ import annotations
 
@@ -388,6 +389,12 @@ def test_every_presto_script_the_pipeline_renders_is_terminated():
         assert len(statements) == 1 and presto_cli.is_empty_statement(partial), sql
 
 
+EXTERNAL_CTAS = (
+    "CREATE TABLE c WITH (format = 'PARQUET', external_location = 's3://lake/c/') "
+    "AS SELECT movie_id, rating FROM ratings"
+)
+
+
 def test_prestodb_refuses_ctas_with_an_external_location(aws, tmp_path):
     glue, s3 = aws
     s3.create_bucket(Bucket="lake")
@@ -395,12 +402,42 @@ def test_prestodb_refuses_ctas_with_an_external_location(aws, tmp_path):
     with pytest.raises(
         presto_cli.QueryError, match="External tables cannot be created using CREATE TABLE AS"
     ):
-        _query(
-            glue,
-            s3,
-            tmp_path,
-            "CREATE TABLE c WITH (format = 'PARQUET', external_location = 's3://lake/c/') "
-            "AS SELECT movie_id, rating FROM ratings",
+        _query(glue, s3, tmp_path, EXTERNAL_CTAS)
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        # Trino's defaults: creates enabled, writes not.
+        ({}, "Writes to non-managed Hive tables is disabled"),
+        (
+            {
+                "hive.non-managed-table-creates-enabled": "false",
+                "hive.non-managed-table-writes-enabled": "true",
+            },
+            "Creating non-managed Hive tables is disabled",
+        ),
+        # Trino would run it; the pipeline never asks, so the emulator does not play it.
+        ({"hive.non-managed-table-writes-enabled": "true"}, "allowed here but not emulated"),
+    ],
+)
+def test_trino_allows_ctas_with_an_external_location_only_with_both_non_managed_properties(
+    aws, tmp_path, properties, message
+):
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
+    with pytest.raises(presto_cli.QueryError, match=message):
+        presto_cli.run_query(
+            EXTERNAL_CTAS,
+            catalog="hive",
+            schema=DB,
+            output_format="TSV",
+            glue=glue,
+            s3=s3,
+            workdir=tmp_path,
+            hive_properties=properties,
+            engine="trino",
         )
 
 
@@ -412,7 +449,9 @@ def _cache_table(glue) -> TableSpec:
     return spec
 
 
-def test_insert_into_an_external_table_needs_non_managed_writes(aws, tmp_path):
+@pytest.mark.parametrize("engine", ["presto", "trino"])
+def test_insert_into_an_external_table_needs_non_managed_writes(aws, tmp_path, engine):
+    """PrestoDB and Trino check the same property, by the same name, with the same message."""
     glue, s3 = aws
     s3.create_bucket(Bucket="lake")
     _create_all(glue)
@@ -424,7 +463,16 @@ def test_insert_into_an_external_table_needs_non_managed_writes(aws, tmp_path):
     spec = _cache_table(glue)
     insert = rendering.presto_fill_columnar_cache(DB, spec).rstrip().rstrip(";")
     with pytest.raises(presto_cli.QueryError, match="Cannot write to non-managed Hive table"):
-        _query(glue, s3, tmp_path / "denied", insert)
+        presto_cli.run_query(
+            insert,
+            catalog="hive",
+            schema=DB,
+            output_format="TSV",
+            glue=glue,
+            s3=s3,
+            workdir=tmp_path / "denied",
+            engine=engine,
+        )
     assert "Contents" not in s3.list_objects_v2(Bucket="lake", Prefix="data/_cache/")
     presto_cli.run_query(
         insert,
@@ -435,6 +483,7 @@ def test_insert_into_an_external_table_needs_non_managed_writes(aws, tmp_path):
         s3=s3,
         workdir=tmp_path / "allowed",
         hive_properties={"hive.non-managed-table-writes-enabled": "true"},
+        engine=engine,
     )
     assert _query(glue, s3, tmp_path / "read", f"SELECT * FROM {spec.name} ORDER BY movie_id") == (
         "10.0\t4.5\n11.0\t3.0\n"

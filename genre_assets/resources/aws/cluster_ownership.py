@@ -31,6 +31,9 @@ RUN_ID_TAG = "dagster/run_id"
 OWNER_TAG = "genre-assets:deployment"
 LEASE_TAG = "genre-assets:lease-expires"
 DEADLINE_TAG = "genre-assets:deadline"
+# The lease value a run writes as it terminates its own cluster: EMR may take minutes to end it,
+# and that time must not read as a lapsed lease (a process gone) to the janitor.
+RELEASED = "released"
 
 # Where an instance keeps its generated deployment id (its key-value store, which lives in the
 # instance's database: SQLite or Postgres alike).
@@ -195,7 +198,9 @@ def judge(
 def orphaned_when_it_ended(tags: Mapping[str, str], ended: float) -> str | None:
     """Why no live process held a cluster that has ended: its run's time limit or its lease had
     passed when it ended (the cluster's lease watchdog or a janitor ended it). None when its run
-    still held it: a run renews the lease until it terminates its own cluster."""
+    still held it: a run renews the lease until it releases and terminates its own cluster."""
+    if tags.get(LEASE_TAG) == RELEASED:
+        return None
     deadline = parse_time(tags.get(DEADLINE_TAG, ""))
     if deadline is not None and ended > deadline:
         return f"its run's time limit passed at {tags[DEADLINE_TAG]}"

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from genre_assets.errors import ConfigurationError, EngineError
 from genre_assets.resources.aws.cluster_ownership import MANAGED_TAG
+from genre_assets.settings import SETTINGS
 
 LIVE_CLUSTER_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 ENDED_CLUSTER_STATES = ["TERMINATED", "TERMINATED_WITH_ERRORS"]
@@ -97,8 +98,38 @@ def shell_step(name: str, script_uri: str) -> dict[str, Any]:
     }
 
 
-# Hive and PrestoDB are all a run needs (Spark was installed by the original and never used).
-APPLICATIONS = ["Hadoop", "Hive", "Presto"]
+@dataclass(frozen=True)
+class QueryEngine:
+    """An EMR application that runs the Presto-dialect scripts (GENRE_ASSETS_EMR_SQL_ENGINE).
+
+    PrestoDB and Trino cannot run on one cluster; each is installed by its application name, is
+    configured through its own Hive connector classification and has its own console on the
+    master node (docs/aws-fidelity.md, "Presto" and "Trino on EMR").
+    """
+
+    name: str  # the setting's value
+    application: str  # RunJobFlow application name
+    hive_classification: str  # configuration classification of its Hive connector
+    cli: str  # the console a step runs on the master node
+
+
+QUERY_ENGINES: dict[str, QueryEngine] = {
+    engine.name: engine
+    for engine in (
+        QueryEngine("presto", "Presto", "presto-connector-hive", "presto-cli"),
+        QueryEngine("trino", "Trino", "trino-connector-hive", "trino-cli"),
+    )
+}
+
+
+def query_engine(name: str) -> QueryEngine:
+    """The engine GENRE_ASSETS_EMR_SQL_ENGINE names; any other value is a ConfigurationError."""
+    return QUERY_ENGINES[SETTINGS["emr_sql_engine"].check(name)]
+
+
+# Hadoop and Hive besides the query engine are all a run needs (Spark was installed by the
+# original and never used).
+APPLICATIONS = ["Hadoop", "Hive"]
 LEASE_WATCHDOG_ACTION = "genre-assets lease watchdog"
 GLUE_HIVE_CLIENT_FACTORY = (
     "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
@@ -122,13 +153,15 @@ def job_flow_request(
     service_role: str,
     job_flow_role: str,
     tags: Mapping[str, object],
-    presto_writes_external_tables: bool,
+    engine: QueryEngine,
+    writes_external_tables: bool,
     lease_watchdog_uri: str,
     overrides: str,
 ) -> dict[str, Any]:
     """RunJobFlow for one run: the original DAG's cluster (Glue as metastore, spot fleets with
-    on-demand fallback) plus two backstops of its own, the lease watchdog (a bootstrap action,
-    `sql/shell/lease_watchdog.sh.j2`) and idle auto-termination; `overrides` (JSON) merged last."""
+    on-demand fallback) with `engine` installed beside `applications`, plus two backstops of its
+    own, the lease watchdog (a bootstrap action, `sql/shell/lease_watchdog.sh.j2`) and idle
+    auto-termination; `overrides` (JSON) merged last."""
     ebs = {
         "EbsBlockDeviceConfigs": [
             {
@@ -137,19 +170,28 @@ def job_flow_request(
             }
         ]
     }
+    watchdog = {
+        "Name": LEASE_WATCHDOG_ACTION,
+        "ScriptBootstrapAction": {"Path": lease_watchdog_uri, "Args": []},
+    }
     glue = {"hive.metastore.client.factory.class": GLUE_HIVE_CLIENT_FACTORY}
-    presto_hive = {"hive.metastore": "glue"}
-    if presto_writes_external_tables:
-        # PrestoDB inserts into an external table only with this set (docs/aws-fidelity.md).
-        presto_hive["hive.non-managed-table-writes-enabled"] = "true"
+    engine_hive = {"hive.metastore": "glue"}
+    if writes_external_tables:
+        # PrestoDB and Trino insert into an external table only with this set, under the same
+        # name in both (docs/aws-fidelity.md).
+        engine_hive["hive.non-managed-table-writes-enabled"] = "true"
+    # The setting alone chooses the engine: another engine's application among `applications`
+    # would make a request EMR refuses (the two cannot share a cluster).
+    engines = {e.application.lower() for e in QUERY_ENGINES.values()}
+    installed = [a for a in applications if a.lower() not in engines]
     request: dict[str, Any] = {
         "Name": name,
         "ReleaseLabel": release_label,
         "LogUri": log_uri,
-        "Applications": [{"Name": a} for a in applications],
+        "Applications": [{"Name": a} for a in [*installed, engine.application]],
         "Configurations": [
             {"Classification": "hive-site", "Properties": glue},
-            {"Classification": "presto-connector-hive", "Properties": presto_hive},
+            {"Classification": engine.hive_classification, "Properties": engine_hive},
         ],
         "Instances": {
             "InstanceFleets": [
@@ -182,19 +224,19 @@ def job_flow_request(
             "TerminationProtected": False,
             **({"Ec2SubnetIds": subnet_ids} if subnet_ids else {}),
         },
-        "BootstrapActions": [
-            {
-                "Name": LEASE_WATCHDOG_ACTION,
-                "ScriptBootstrapAction": {"Path": lease_watchdog_uri, "Args": []},
-            }
-        ],
+        "BootstrapActions": [watchdog],
         "AutoTerminationPolicy": {"IdleTimeout": idle_timeout_seconds},
         "ServiceRole": service_role,
         "JobFlowRole": job_flow_role,
         "VisibleToAllUsers": True,
         "Tags": tag_list(tags),
     }
-    return deep_merge(request, parse_overrides(overrides))
+    merged = deep_merge(request, parse_overrides(overrides))
+    # Overrides replace lists: bootstrap actions of their own must not drop the watchdog.
+    actions = merged.setdefault("BootstrapActions", [])
+    if not any(a.get("Name") == LEASE_WATCHDOG_ACTION for a in actions):
+        actions.append(watchdog)
+    return merged
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The AWS engine: Hive and Presto steps on one transient EMR cluster per Dagster run.
+"""The AWS engine: Hive and PrestoDB (or Trino) steps on one transient EMR cluster per Dagster run.
 
 The cluster is requested lazily, the first time a run needs it (a run whose catalog is already
 complete and has nothing to export starts none), is tagged with its deployment and run, is
@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, PrivateAttr
 
 from genre_assets import rendering
@@ -40,7 +41,8 @@ RENEWALS_PER_LEASE = 10
 
 
 class EMREngineResource(EngineResource):
-    """Runs the pipeline's Hive and Presto scripts as steps on a transient EMR cluster."""
+    """Runs the pipeline's Hive and Presto-dialect scripts as steps on a transient EMR cluster,
+    the latter with PrestoDB or Trino (`sql_engine`)."""
 
     lake: S3LakeResource
     catalog: GlueCatalogResource
@@ -48,7 +50,13 @@ class EMREngineResource(EngineResource):
 
     cluster_name: str = Field(default="genre-assets", description="Cluster name prefix")
     release_label: str = Field(default=SETTINGS["emr_release"].default, description="EMR release")
-    applications: list[str] = Field(default=emr_cluster.APPLICATIONS)
+    applications: list[str] = Field(
+        default=emr_cluster.APPLICATIONS, description="Installed besides the SQL engine"
+    )
+    sql_engine: str = Field(
+        default=SETTINGS["emr_sql_engine"].default,
+        description="presto (PrestoDB) or trino: the application that runs the genre query",
+    )
     log_uri: str = Field(default="", description="Step and cluster logs; default <lake>/emr-logs/")
     service_role: str = Field(default=SETTINGS["emr_service_role"].default)
     job_flow_role: str = Field(
@@ -110,6 +118,7 @@ class EMREngineResource(EngineResource):
 
     # -- lifecycle -------------------------------------------------------------------------
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._query_engine()  # a bad GENRE_ASSETS_EMR_SQL_ENGINE fails the run before it starts
         run = context.run
         started = time.time()
         if run is not None:
@@ -143,13 +152,23 @@ class EMREngineResource(EngineResource):
         if self._cluster_id is None:
             return
         cluster_id, self._cluster_id = self._cluster_id, None
-        self.aws.client("emr").terminate_job_flows(JobFlowIds=[cluster_id])
+        emr = self.aws.client("emr")
+        try:
+            emr.add_tags(
+                ResourceId=cluster_id,
+                Tags=[{"Key": cluster_ownership.LEASE_TAG, "Value": cluster_ownership.RELEASED}],
+            )
+        except (ClientError, BotoCoreError) as error:
+            # Only the janitor's note on this run depends on it; the termination must not.
+            if self._log is not None:
+                self._log.warning(f"could not mark the lease of {cluster_id} released: {error}")
+        emr.terminate_job_flows(JobFlowIds=[cluster_id])
         self._info(f"Terminated EMR cluster {cluster_id}: {why}")
 
     # -- EngineResource --------------------------------------------------------------------
     @property
     def engine_name(self) -> str:
-        return f"emr {self.release_label} (hive, presto)"
+        return f"emr {self.release_label} (hive, {self._query_engine().name})"
 
     def create_database(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
         database = self.catalog.database_name()
@@ -181,16 +200,20 @@ class EMREngineResource(EngineResource):
         if self._has_ratings_cache(spec, location):
             log.info(f"Reused the columnar cache {database}.{spec.name} at {location}")
             return {**metadata, "ratings_cache_reused": True}
-        # PrestoDB cannot CREATE TABLE ... WITH (external_location) AS SELECT, so Hive defines
-        # the external Parquet table (in a folder of this run: a failed attempt's files are
-        # never part of a reused table), Presto fills it, and the step marks it complete.
+        # PrestoDB cannot CREATE TABLE ... WITH (external_location) AS SELECT (Trino can, with
+        # a second connector property), so on both Hive defines the external Parquet table (in a
+        # folder of this run: a failed attempt's files are never part of a reused table), the
+        # query engine fills it, and the step marks it complete.
         created = self._ensure_tables(log, [(spec, location)], "create columnar cache table")
         name = _script_name("columnar-cache", [spec])
         sql_uri = self._upload(f"{name}.sql", rendering.presto_fill_columnar_cache(database, spec))
         shell_uri = self._upload(
             f"{name}.sh",
             rendering.emr_presto_statement_script(
-                database, sql_uri, self.lake.uri(spec.folder + CACHE_COMPLETE_MARKER)
+                database,
+                sql_uri,
+                self.lake.uri(spec.folder + CACHE_COMPLETE_MARKER),
+                cli=self._query_engine().cli,
             ),
         )
         steps = self._run_steps(
@@ -215,12 +238,13 @@ class EMREngineResource(EngineResource):
             f"{name}.sql", rendering.presto_genre_query(database, targets, ratings_table)
         )
         export_uris = [self.lake.uri(t.export_key) for t in targets]
+        engine = self._query_engine()
         script_uri = self._upload(
-            f"{name}.sh", rendering.emr_export_script(database, query_uri, targets, export_uris)
+            f"{name}.sh",
+            rendering.emr_export_script(database, query_uri, targets, export_uris, cli=engine.cli),
         )
-        self._run_steps(
-            log, [emr_cluster.shell_step(f"presto export of {len(targets)} genre(s)", script_uri)]
-        )
+        step_name = f"{engine.name} export of {len(targets)} genre(s)"
+        self._run_steps(log, [emr_cluster.shell_step(step_name, script_uri)])
         exports = []
         for target, uri in zip(targets, export_uris, strict=True):
             data = self.lake.read_bytes(target.export_key)
@@ -264,6 +288,11 @@ class EMREngineResource(EngineResource):
         }
 
     # -- internals -------------------------------------------------------------------------
+    def _query_engine(self) -> emr_cluster.QueryEngine:
+        """The configured engine; a value other than presto or trino fails here, before any AWS
+        call (GENRE_ASSETS_EMR_SQL_ENGINE)."""
+        return emr_cluster.query_engine(self.sql_engine)
+
     def _ratings_cache(self) -> tuple[TableSpec, str]:
         """The cache table for the raw ratings files as they are now, with the folder this run
         would fill (`_cache/ratings/<fingerprint>/<run id>/`), and that folder's URI."""
@@ -447,7 +476,8 @@ class EMREngineResource(EngineResource):
                     else {}
                 ),
             },
-            presto_writes_external_tables=bool(self.columnar_cache),
+            engine=self._query_engine(),
+            writes_external_tables=bool(self.columnar_cache),
             lease_watchdog_uri=self.lake.uri(self._lease_watchdog_key()),
             overrides=self.job_flow_overrides,
         )

@@ -2,7 +2,8 @@
 
 It plays the part EMR plays on AWS: its DDL comes from the same table specs as the Hive DDL, its
 genre query is the Presto template run through sqlglot, and its TSVs are byte-for-byte what the
-EMR export script writes from presto-cli's TSV output.
+EMR export script writes from presto-cli's TSV output. The query reads the ratings' per-file
+aggregates (rating_aggregates.py) when every current ratings file has one, else the CSVs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,17 +21,21 @@ import duckdb
 from pydantic import Field
 
 from genre_assets import rendering
-from genre_assets.domain.schema import MOVIES, SOURCE_TABLES, TableSpec
+from genre_assets.domain.schema import MOVIES, RATINGS, SOURCE_TABLES, TableSpec
 from genre_assets.domain.targets import GenreTarget
 from genre_assets.domain.tsv import PREVIEW_ROWS
 from genre_assets.errors import EngineError
 from genre_assets.rendering import render
 from genre_assets.resources.engine import EngineResource, GenreExport, head_lines
-from genre_assets.resources.local import columnar_cache
+from genre_assets.resources.lake import LakeObject
+from genre_assets.resources.local import columnar_cache, rating_aggregates
 from genre_assets.resources.local.catalog import LocalCatalogResource
 from genre_assets.resources.local.lake import LocalLakeResource
 from genre_assets.resources.raw_files import locate_fraction, source_files
 from genre_assets.settings import SETTINGS
+
+# Source tables kept whole as Parquet; ratings are kept as per-file aggregates instead.
+PARQUET_CACHED: tuple[TableSpec, ...] = (MOVIES,)
 
 
 class DuckDBEngineResource(EngineResource):
@@ -83,10 +89,19 @@ class DuckDBEngineResource(EngineResource):
             )
         )
         log.info(f"{database}.{table.name} reads {location}*{table.file_suffix}")
-        # Counting ratings.csv would cost a full scan; the columnar cache counts it for free.
-        cached = self._fresh_cache(table)
-        if table.name != MOVIES.name and cached is None:
-            return {}
+        # Counting ratings.csv would cost a full scan; its per-file aggregates count it for free.
+        if table.name == RATINGS.name:
+            with self._memory_connection() as con:
+                if not self._define_aggregates_view(con):
+                    return {}
+                rows = con.execute(
+                    render(
+                        "duckdb/count_aggregated_ratings.sql.j2",
+                        database=database,
+                        view=rating_aggregates.VIEW,
+                    )
+                ).fetchall()[0][0]
+            return {"row_count": int(rows)}
         with self._memory_connection() as con:
             # This table's view only: a missing ratings folder is the ratings step's failure.
             self._define_source_views(con, log=None, tables=(table,))
@@ -103,7 +118,7 @@ class DuckDBEngineResource(EngineResource):
 
     def build_columnar_cache(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
         metadata: dict[str, Any] = {}
-        for table in SOURCE_TABLES:
+        for table in PARQUET_CACHED:
             files = source_files(self.lake, table)
             path = columnar_cache.entry_path(self.lake, table, files)
             started = time.perf_counter()
@@ -125,16 +140,132 @@ class DuckDBEngineResource(EngineResource):
             metadata[f"{table.name}_cache"] = dg.MetadataValue.path(str(path))
             metadata[f"{table.name}_cache_reused"] = reused
             metadata[f"{table.name}_cache_seconds"] = round(seconds, 3)
+        metadata.update(self._build_rating_aggregates(log))
         return metadata
+
+    def _build_rating_aggregates(self, log: dg.DagsterLogManager) -> dict[str, Any]:
+        """One aggregate entry per ratings file: the new or changed files are read, alone; the
+        others' entries are reused; the entries of removed or changed files are dropped."""
+        started = time.perf_counter()
+        files = source_files(self.lake, RATINGS)
+        written = 0
+        current = set()
+        for obj in files:
+            path = rating_aggregates.entry_path(self.lake, obj)
+            current.add(path)
+            if not path.exists():
+                self._write_rating_aggregate(obj, path)
+                written += 1
+        dropped = rating_aggregates.stale_entries(self.lake, current)
+        for stale in dropped:
+            stale.unlink(missing_ok=True)
+        # Ratings cached whole as Parquet, as before per-file aggregates: never read again.
+        for old in self.lake.local_path(f"{columnar_cache.CACHE_FOLDER}/{RATINGS.name}").glob(
+            "*.parquet"
+        ):
+            old.unlink(missing_ok=True)
+        with self._memory_connection() as con:
+            self._define_aggregates_view(con)
+            database = self.catalog.database_name()
+            rows = con.execute(
+                render(
+                    "duckdb/count_aggregated_ratings.sql.j2",
+                    database=database,
+                    view=rating_aggregates.VIEW,
+                )
+            ).fetchall()[0][0]
+        seconds = time.perf_counter() - started
+        log.info(
+            f"Rating aggregates: {written} file(s) aggregated, {len(files) - written} reused, "
+            f"{len(dropped)} dropped; {rows} ratings ({seconds:.2f} s)"
+        )
+        return {
+            "ratings_row_count": int(rows),
+            "ratings_files": len(files),
+            "ratings_files_aggregated": written,
+            "ratings_files_reused": len(files) - written,
+            "ratings_aggregates_dropped": len(dropped),
+            "ratings_aggregates": dg.MetadataValue.path(
+                str(self.lake.local_path(rating_aggregates.FOLDER))
+            ),
+            "ratings_aggregates_seconds": round(seconds, 3),
+        }
+
+    def _write_rating_aggregate(self, obj: LakeObject, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A hidden name of its own, then a rename: never a truncated entry, never two writers.
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+        database = self.catalog.database_name()
+        location = self.lake.uri(RATINGS.folder)
+        with self._memory_connection() as con:
+            con.execute(
+                "\n".join(
+                    [
+                        rendering.duckdb_create_schema(database),
+                        rendering.duckdb_create_view(
+                            database, RATINGS, str(self.lake.local_path(obj.key)), location
+                        ),
+                    ]
+                )
+            )
+            try:
+                con.execute(
+                    render(
+                        "duckdb/write_rating_aggregate.sql.j2",
+                        database=database,
+                        table=RATINGS,
+                        path=str(partial),
+                    )
+                )
+            except duckdb.Error as error:
+                partial.unlink(missing_ok=True)
+                reason = self._locate_fraction(RATINGS, error) or describe_duckdb_error(error)
+                raise EngineError(
+                    f"aggregating {self.lake.uri(obj.key)} failed: {reason}"
+                ) from error
+        os.replace(partial, path)
+
+    def _define_aggregates_view(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """`<database>.rating_aggregates` over the entries of the current ratings files; False
+        (and no view) when some file has none yet: then the ratings themselves must be read."""
+        files = [
+            o for o in self.lake.list_objects(RATINGS.folder) if o.key.endswith(RATINGS.file_suffix)
+        ]
+        paths = [rating_aggregates.entry_path(self.lake, o) for o in files]
+        if not paths or not all(p.exists() for p in paths):
+            return False
+        database = self.catalog.database_name()
+        con.execute(
+            "\n".join(
+                [
+                    rendering.duckdb_create_schema(database),
+                    render(
+                        "duckdb/create_aggregates_view.sql.j2",
+                        database=database,
+                        view=rating_aggregates.VIEW,
+                        paths=[str(p) for p in paths],
+                    ),
+                ]
+            )
+        )
+        return True
 
     def validate_sources(self) -> dict[str, Any]:
         """Counts of ratings the genre query leaves out: out of range, or of unknown movies."""
+        database = self.catalog.database_name()
         with self._memory_connection() as con:
-            self._define_source_views(con, log=None)
+            self._define_source_views(con, log=None, tables=(MOVIES,))
+            if self._define_aggregates_view(con):
+                sql = render(
+                    "duckdb/validate_aggregates.sql.j2",
+                    database=database,
+                    view=rating_aggregates.VIEW,
+                )
+            else:
+                self._define_source_views(con, log=None, tables=(RATINGS,))
+                sql = render("duckdb/validate_sources.sql.j2", database=database)
             try:
-                out_of_range, unknown, examples, total = con.execute(
-                    render("duckdb/validate_sources.sql.j2", database=self.catalog.database_name())
-                ).fetchall()[0]
+                out_of_range, unknown, examples, total = con.execute(sql).fetchall()[0]
             except duckdb.Error as error:
                 raise EngineError(
                     f"validating the source tables failed: {describe_duckdb_error(error)}"
@@ -183,6 +314,8 @@ class DuckDBEngineResource(EngineResource):
         return None
 
     def _fresh_cache(self, table: TableSpec):
+        if table not in PARQUET_CACHED:
+            return None
         files = [
             o for o in self.lake.list_objects(table.folder) if o.key.endswith(table.file_suffix)
         ]
@@ -228,10 +361,15 @@ class DuckDBEngineResource(EngineResource):
         self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
     ) -> list[GenreExport]:
         database = self.catalog.database_name()
-        sql = rendering.local_genre_export_sql(database, targets)
         started = time.perf_counter()
         with self._memory_connection() as con:
-            self._define_source_views(con, log)
+            if self._define_aggregates_view(con):
+                self._define_source_views(con, log, tables=(MOVIES,))
+                log.info("The genre query reads ratings from their per-file aggregates")
+                sql = rendering.local_genre_export_sql(database, targets, rating_aggregates.VIEW)
+            else:
+                self._define_source_views(con, log)
+                sql = rendering.local_genre_export_sql(database, targets)
             try:
                 rows = con.execute(sql).fetchall()
             except duckdb.Error as error:

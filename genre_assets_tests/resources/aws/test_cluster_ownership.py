@@ -3,6 +3,7 @@ janitor's verdicts (pure rules first, then the engine and the janitor against mo
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -173,6 +174,30 @@ def test_the_lease_is_renewed_while_the_run_holds_the_cluster(aws_env, step_driv
         assert keeper.renewals >= 2  # every lease/10 s (at least 1 s)
         assert own.parse_time(_cluster_tags(cluster)[own.LEASE_TAG]) >= own.parse_time(first)
     assert resources.engine._lease is None  # stopped with the cluster
+    # Released before the termination request: EMR's minutes of TERMINATING never read as a
+    # lapsed lease, so the janitor never blames this run for its own cluster's end.
+    tags = _cluster_tags(cluster)
+    assert tags[own.LEASE_TAG] == own.RELEASED
+    assert own.orphaned_when_it_ended(tags, time.time() + 3600) is None
+
+
+def test_a_cluster_ended_after_its_lease_or_deadline_had_lost_its_run():
+    lapsed = _tags(**{own.LEASE_TAG: own.format_time(NOW - 1)})
+    assert "lease expired" in own.orphaned_when_it_ended(lapsed, NOW)
+    assert own.orphaned_when_it_ended(_tags(), NOW) is None  # ended by its live run
+    late = _tags(**{own.DEADLINE_TAG: own.format_time(NOW - 1)})
+    assert "time limit passed" in own.orphaned_when_it_ended(late, NOW)
+
+
+def test_overrides_with_bootstrap_actions_of_their_own_keep_the_lease_watchdog():
+    from genre_assets.resources.aws.emr_cluster import LEASE_WATCHDOG_ACTION
+
+    mine = {"Name": "install tools", "ScriptBootstrapAction": {"Path": "s3://b/tools.sh"}}
+    engine = aws_resources(job_flow_overrides=json.dumps({"BootstrapActions": [mine]}))["engine"]
+    names = [a["Name"] for a in engine.job_flow_request()["BootstrapActions"]]
+    assert names == ["install tools", LEASE_WATCHDOG_ACTION]
+    plain = [a["Name"] for a in aws_resources()["engine"].job_flow_request()["BootstrapActions"]]
+    assert plain == [LEASE_WATCHDOG_ACTION]
 
 
 def test_a_run_past_its_time_limit_ends_its_cluster(aws_env, monkeypatch):

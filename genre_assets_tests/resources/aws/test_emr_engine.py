@@ -1,5 +1,8 @@
-"""The EMR engine against moto: the cluster it asks for, its steps, bounded waits, and that the
-cluster is terminated on success, step failure, cluster failure, time-out and cancellation."""
+"""The EMR engine against moto: the cluster it asks for (with PrestoDB or Trino), its steps,
+bounded waits, and that the cluster is terminated on success, step failure, cluster failure,
+time-out and cancellation."""
+
+import re
 
 import boto3
 import dagster as dg
@@ -9,9 +12,9 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from genre_assets.assets import ALL_ASSETS
 from genre_assets.domain.schema import MOVIES, RATINGS
 from genre_assets.domain.targets import genre_targets
-from genre_assets.errors import EngineError
+from genre_assets.errors import ConfigurationError, EngineError
 from genre_assets.partitions import range_tags
-from genre_assets.resources.aws import glue_tables
+from genre_assets.resources.aws import emr_cluster, glue_tables
 from genre_assets_emulator.tables import table_input
 from genre_assets_tests.support.aws import LAKE_URI, REGION, StepDriver, aws_resources, clusters
 
@@ -242,3 +245,81 @@ def test_a_cache_table_is_reused_only_once_its_insert_marked_it_complete(aws_env
         Bucket=bucket, Key=key + "_GENRE_ASSETS_COMPLETE", Body=b"complete\n"
     )
     assert engine._has_ratings_cache(spec, location)
+
+
+def _shell_script(step) -> str:
+    """The script a shell step runs (`aws s3 cp '<uri>' - | bash -s`)."""
+    bucket, key = re.search(r"'s3://([^/']+)/([^']+)'", step.args[2]).groups()
+    s3 = boto3.client("s3", region_name=REGION)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def test_a_trino_run_installs_trino_with_its_glue_connector_and_its_steps_call_trino_cli(
+    aws_env, step_driver
+):
+    """GENRE_ASSETS_EMR_SQL_ENGINE=trino: the Trino application (never with Presto), its Hive
+    connector on Glue through `trino-connector-hive`, and trino-cli in every query step."""
+    resources = aws_resources(sql_engine="trino", columnar_cache=1)
+    request = resources["engine"].job_flow_request()
+    assert [a["Name"] for a in request["Applications"]] == ["Hadoop", "Hive", "Trino"]
+    assert {c["Classification"]: c["Properties"] for c in request["Configurations"]} == {
+        "hive-site": {"hive.metastore.client.factory.class": emr_cluster.GLUE_HIVE_CLIENT_FACTORY},
+        "trino-connector-hive": {
+            "hive.metastore": "glue",
+            # The same property name as PrestoDB's (docs/aws-fidelity.md).
+            "hive.non-managed-table-writes-enabled": "true",
+        },
+    }
+    result = _materialize(resources)
+    assert result.success
+    (cluster,) = clusters()
+    assert {a.name for a in cluster.applications} == {"Hadoop", "Hive", "Trino"}
+    shell_steps = [s for s in cluster.steps if s.args[0] == "bash"]
+    assert [s.name for s in shell_steps] == [
+        "fill columnar cache of ratings",
+        "trino export of 3 genre(s)",
+    ]
+    for step in shell_steps:
+        script = _shell_script(step)
+        commands = [line.split()[0] for line in script.splitlines() if "--catalog hive" in line]
+        assert commands == ["trino-cli"], script
+        assert "--schema movielens --output-format TSV" in script and '--file "$work/' in script
+    export = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("genre_film_export")
+    ][0].event_specific_data.materialization
+    assert export.metadata["engine"].value == "emr emr-6.15.0 (hive, trino)"
+
+
+def test_a_presto_run_is_the_default_and_never_installs_trino(aws_env):
+    request = aws_resources(applications=["Hadoop", "Hive", "Trino"])["engine"].job_flow_request()
+    # The setting alone picks the engine: another engine among `applications` is dropped.
+    assert [a["Name"] for a in request["Applications"]] == ["Hadoop", "Hive", "Presto"]
+    assert "trino-connector-hive" not in {c["Classification"] for c in request["Configurations"]}
+
+
+@pytest.mark.parametrize("value", ["athena", "Trino", "presto "])
+def test_an_unknown_sql_engine_fails_the_run_before_any_cluster_starts(aws_env, value):
+    with pytest.raises(dg.DagsterResourceFunctionError) as refused:
+        with dg.build_resources(aws_resources(sql_engine=value)):
+            pass
+    error = refused.value.user_exception
+    assert isinstance(error, ConfigurationError)
+    assert str(error) == (
+        f"GENRE_ASSETS_EMR_SQL_ENGINE={value!r} is not allowed: choose one of presto, trino"
+    )
+    assert clusters() == []
+
+
+def test_the_sql_engine_setting_reaches_the_aws_engine(aws_env, monkeypatch):
+    from genre_assets.deployments import resources_for
+
+    monkeypatch.setenv("GENRE_ASSETS_LAKE", LAKE_URI)
+    monkeypatch.setenv("GENRE_ASSETS_EMR_SQL_ENGINE", "trino")
+    with dg.build_resources(resources_for("aws")) as built:
+        assert built.engine.sql_engine == "trino"
+        assert built.engine.engine_name.endswith("(hive, trino)")
+    monkeypatch.delenv("GENRE_ASSETS_EMR_SQL_ENGINE")
+    with dg.build_resources(resources_for("aws")) as built:
+        assert built.engine.sql_engine == "presto"

@@ -1,5 +1,6 @@
-"""The columnar cache is reused while the raw files are unchanged and rebuilt when they change,
-and the genre query gives the same answer from the cache as from the CSVs."""
+"""The columnar cache of `movies` is reused while its raw files are unchanged and rebuilt when
+they change, and the genre query gives the same answer from the cache and the ratings' per-file
+aggregates as from the CSVs."""
 
 import os
 
@@ -10,7 +11,7 @@ from genre_assets_tests.support.local import materialize_genres
 GENRES = ["Comedy", "Drama"]
 
 
-def _cache_metadata(result) -> dict:
+def cache_metadata(result) -> dict:
     (event,) = [
         e
         for e in result.get_asset_materialization_events()
@@ -19,53 +20,37 @@ def _cache_metadata(result) -> dict:
     return {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
 
 
-def _exports(lake):
-    return {g: (lake / f"movielens/{g}/{g}_films.tsv").read_bytes() for g in ("comedy", "drama")}
+def exports(lake, genres=("comedy", "drama")):
+    return {g: (lake / f"movielens/{g}/{g}_films.tsv").read_bytes() for g in genres}
 
 
-def test_cache_is_reused_then_rebuilt_when_a_raw_file_changes(golden_lake, instance):
-    first = _cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
-    assert first["ratings_cache_reused"] is False and first["movies_cache_reused"] is False
-    ratings_entry = first["ratings_cache"]
-    assert os.path.exists(ratings_entry)
+def test_the_movies_cache_is_reused_then_rebuilt_when_a_raw_file_changes(golden_lake, instance):
+    first = cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
+    assert first["movies_cache_reused"] is False
+    entry = first["movies_cache"]
+    assert os.path.exists(entry)
+    second = cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
+    assert second["movies_cache_reused"] is True and second["movies_cache"] == entry
 
-    second = _cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
-    assert second["ratings_cache_reused"] is True and second["ratings_cache"] == ratings_entry
-
-    with (golden_lake / "movielens/ratings/ratings.csv").open("a") as handle:
-        handle.write("9,2,0.5,964982703\n")
-    third = _cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
-    assert third["ratings_cache_reused"] is False
-    assert third["ratings_cache"] != ratings_entry
-    assert third["ratings_row_count"] == 21
-    assert third["movies_cache_reused"] is True
+    with (golden_lake / "movielens/movies/movies.csv").open("a") as handle:
+        handle.write('99,"Late Addition (2001)",Comedy\n')
+    third = cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
+    assert third["movies_cache_reused"] is False and third["movies_cache"] != entry
+    assert third["movies_row_count"] == 16
     # The superseded entry is gone, so a stale cache can never be read.
-    assert not os.path.exists(ratings_entry)
-    assert (
-        "2\tAmerican President, The\t1995\t3.0000\t4\n"
-        in (golden_lake / "movielens/drama/drama_films.tsv").read_text()
-    )
+    assert not os.path.exists(entry)
 
 
-def test_an_added_raw_file_invalidates_the_cache(golden_lake, instance):
-    first = _cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
-    (golden_lake / "movielens/ratings/extra.csv").write_text(
-        "userId,movieId,rating,timestamp\n5,7,5.0,1\n"
-    )
-    second = _cache_metadata(materialize_genres(golden_lake, GENRES, instance=instance))
-    assert second["ratings_cache"] != first["ratings_cache"] and second["ratings_row_count"] == 21
-
-
-def test_cache_and_csv_paths_give_identical_exports(golden_lake, tmp_path, instance):
+def test_cached_and_csv_paths_give_identical_exports(golden_lake, tmp_path, instance):
     from genre_assets.assets import ALL_ASSETS
     from genre_assets.partitions import range_tags
     from genre_assets_tests.support.local import local_resources
 
     materialize_genres(golden_lake, GENRES, instance=instance)
-    with_cache = _exports(golden_lake)
+    with_cache = exports(golden_lake)
     for entry in (golden_lake / "_cache").rglob("*.parquet"):
         entry.unlink()
-    # Only the export: the cache stays missing, so the query reads the CSVs.
+    # Only the export: the cache and the aggregates stay missing, so the query reads the CSVs.
     result = dg.materialize(
         [a for a in ALL_ASSETS if a.key.to_user_string() == "genre_film_export"],
         resources=local_resources(golden_lake),
@@ -74,4 +59,4 @@ def test_cache_and_csv_paths_give_identical_exports(golden_lake, tmp_path, insta
     )
     assert result.success
     assert not list((golden_lake / "_cache").rglob("*.parquet"))
-    assert _exports(golden_lake) == with_cache
+    assert exports(golden_lake) == with_cache
