@@ -12,7 +12,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -192,12 +192,11 @@ class DuckDBEngineResource(EngineResource):
         }
 
     def _write_rating_aggregate(self, obj: LakeObject, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A hidden name of its own, then a rename: never a truncated entry, never two writers.
-        partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
         database = self.catalog.database_name()
         location = self.lake.uri(RATINGS.folder)
-        with self._memory_connection() as con:
+
+        def views(con: duckdb.DuckDBPyConnection) -> None:
+            # This one file as the ratings table: only it is read.
             con.execute(
                 "\n".join(
                     [
@@ -208,22 +207,14 @@ class DuckDBEngineResource(EngineResource):
                     ]
                 )
             )
-            try:
-                con.execute(
-                    render(
-                        "duckdb/write_rating_aggregate.sql.j2",
-                        database=database,
-                        table=RATINGS,
-                        path=str(partial),
-                    )
-                )
-            except duckdb.Error as error:
-                partial.unlink(missing_ok=True)
-                reason = self._locate_fraction(RATINGS, error) or describe_duckdb_error(error)
-                raise EngineError(
-                    f"aggregating {self.lake.uri(obj.key)} failed: {reason}"
-                ) from error
-        os.replace(partial, path)
+
+        self._write_entry(
+            path,
+            views,
+            "duckdb/write_rating_aggregate.sql.j2",
+            RATINGS,
+            f"aggregating {self.lake.uri(obj.key)} failed",
+        )
 
     def _define_aggregates_view(self, con: duckdb.DuckDBPyConnection) -> bool:
         """`<database>.rating_aggregates` over the entries of the current ratings files; False
@@ -277,27 +268,37 @@ class DuckDBEngineResource(EngineResource):
             "ratings": int(total),
         }
 
-    def _write_cache_entry(self, table: TableSpec, path) -> None:
+    def _write_cache_entry(self, table: TableSpec, path: Path) -> None:
+        self._write_entry(
+            path,
+            lambda con: self._define_source_views(con, log=None, use_cache=False),
+            "duckdb/write_parquet_cache.sql.j2",
+            table,
+            f"converting {table.name} to Parquet failed",
+        )
+
+    def _write_entry(
+        self,
+        path: Path,
+        views: Callable[[duckdb.DuckDBPyConnection], None],
+        template: str,
+        table: TableSpec,
+        failure: str,
+    ) -> None:
+        """Write one Parquet entry of the cache with `template` (a COPY over `table`, defined by
+        `views`). Written under a hidden name of its own and renamed: a crash never leaves a
+        truncated entry, and two runs building the same entry at once never write the same file."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written under a hidden name of its own and renamed: a crash never leaves a truncated
-        # entry, and two runs building the same entry at once never write the same file.
         partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
         database = self.catalog.database_name()
         with self._memory_connection() as con:
-            self._define_source_views(con, log=None, use_cache=False)
+            views(con)
             try:
-                con.execute(
-                    render(
-                        "duckdb/write_parquet_cache.sql.j2",
-                        database=database,
-                        table=table,
-                        path=str(partial),
-                    )
-                )
+                con.execute(render(template, database=database, table=table, path=str(partial)))
             except duckdb.Error as error:
                 partial.unlink(missing_ok=True)
                 reason = self._locate_fraction(table, error) or describe_duckdb_error(error)
-                raise EngineError(f"converting {table.name} to Parquet failed: {reason}") from error
+                raise EngineError(f"{failure}: {reason}") from error
         os.replace(partial, path)
 
     def _locate_fraction(self, table: TableSpec, error: duckdb.Error) -> str | None:
