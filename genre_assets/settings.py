@@ -1,8 +1,8 @@
 """Every setting a user can change: its environment variable, its default and what it means.
 
 This is the one home of the defaults: resource fields take their defaults from here, the
-deployments read the variables through `Setting.value()`, and a test holds the README's
-configuration table to this list.
+deployments read the variables through `Setting.value()`, and a test holds the
+configuration table in docs/configuration.md to this list.
 """
 
 from __future__ import annotations
