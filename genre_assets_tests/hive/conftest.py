@@ -18,9 +18,11 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
+
+from genre_assets_tests.support.requirements import unavailable
 
 _LOG4J2 = """\
 rootLogger.level = error
@@ -50,13 +52,6 @@ _LAUNCHER_ENVIRONMENT = (
 )
 
 
-def _unavailable(reason: str) -> NoReturn:
-    """Skip locally; fail under CI, where a skipped Hive test would count as a missing one."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but {reason}: the Hive tests cannot run", pytrace=False)
-    pytest.skip(reason)
-
-
 def _java_home() -> str | None:
     """JAVA_HOME when set, else derived from the `java` on PATH (/usr/bin/java -> .../bin/java).
 
@@ -72,10 +67,10 @@ def _java_home() -> str | None:
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if importlib.util.find_spec("pyspark") is None:
-        _unavailable(f"pyspark is not installed ({_INSTALL_PYSPARK})")
+        unavailable("the Hive tests", f"pyspark is not installed ({_INSTALL_PYSPARK})")
     java_home = _java_home()
     if java_home is None:
-        _unavailable(f"no java on PATH and no JAVA_HOME ({_INSTALL_JAVA})")
+        unavailable("the Hive tests", f"no java on PATH and no JAVA_HOME ({_INSTALL_JAVA})")
 
     from pyspark.sql import SparkSession
 
