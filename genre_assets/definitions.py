@@ -1,7 +1,7 @@
 """The code location: assets, checks, sensors and jobs bound to one deployment's resources.
 
-The deployment is the only configuration read at import time (GENRE_ASSETS_DEPLOYMENT, default
-`local`); `build_definitions` builds any deployment for tests and tools.
+The deployment is read at import time (GENRE_ASSETS_DEPLOYMENT, default `local`), and for `aws`
+its engine (GENRE_ASSETS_AWS_ENGINE); `build_definitions` builds any deployment for tests and tools.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import dagster as dg
 from genre_assets.assets import ALL_ASSETS
 from genre_assets.checks.source_data import source_data_checks
 from genre_assets.cli.progress import cli_progress_logger
-from genre_assets.deployments import resources_for
+from genre_assets.deployments import aws_engine, resources_for
 from genre_assets.jobs import all_genres_job
 from genre_assets.schedules import nightly_refresh
 from genre_assets.sensors.catalog_check import catalog_check_sensor
@@ -25,8 +25,9 @@ from genre_assets.settings import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV
 def build_definitions(deployment: str = DEFAULT_DEPLOYMENT) -> dg.Definitions:
     sensors = [genre_partition_seeder, raw_data_observer, catalog_check_sensor]
     checks = [source_data_checks] if deployment == "local" else []
-    if deployment == "aws":
-        # Only here: it imports the AWS resources, which a local deployment never loads.
+    if deployment == "aws" and aws_engine() == "emr":
+        # Only here: it imports the AWS resources, which a local deployment never loads. Athena
+        # starts no cluster, so the Athena engine has no janitor.
         from genre_assets.sensors.emr_janitor import emr_janitor
 
         sensors.append(emr_janitor)

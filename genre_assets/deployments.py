@@ -1,5 +1,5 @@
 """Resource sets per deployment: `local` (folder lake, DuckDB catalog and engine) and `aws`
-(S3 lake, Glue catalog, EMR engine).
+(S3 lake, Glue catalog, and the EMR or Athena engine as GENRE_ASSETS_AWS_ENGINE says).
 
 Values come from environment variables through `dg.EnvVar`, read when a run starts rather than
 at import, so tests and the UI can build any deployment without reloading modules.
@@ -7,6 +7,7 @@ at import, so tests and the UI can build any deployment without reloading module
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import dagster as dg
@@ -37,6 +38,7 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
     # CLI call and code-server start would otherwise pay for nothing.
     from dagster_aws.s3 import S3Resource
 
+    from genre_assets.resources.aws.athena_engine import AthenaEngineResource
     from genre_assets.resources.aws.clients import AwsClientsResource
     from genre_assets.resources.aws.emr_engine import EMREngineResource
     from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
@@ -48,6 +50,16 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
         s3=S3Resource(region_name=SETTINGS["aws_region"].value() or None),
     )
     catalog = GlueCatalogResource(aws=aws, database=SETTINGS["database"].value())
+    engine: dg.ConfigurableResource
+    if aws_engine() == "athena":
+        engine = AthenaEngineResource(
+            lake=lake,
+            catalog=catalog,
+            aws=aws,
+            workgroup=SETTINGS["athena_workgroup"].value(),
+            output_location=SETTINGS["athena_output_location"].value(),
+        )
+        return {"lake": lake, "catalog": catalog, "engine": engine}
     engine = EMREngineResource(
         lake=lake,
         catalog=catalog,
@@ -66,6 +78,13 @@ def aws_resources() -> dict[str, dg.ConfigurableResource]:
         max_run_seconds=SETTINGS["emr_max_run_seconds"].value(as_int=True),
     )
     return {"lake": lake, "catalog": catalog, "engine": engine}
+
+
+def aws_engine() -> str:
+    """GENRE_ASSETS_AWS_ENGINE, checked: it picks the engine's resource class when the
+    definitions are built, so an unknown value is refused here, naming the choices."""
+    setting = SETTINGS["aws_engine"]
+    return setting.check(os.environ.get(setting.variable, setting.default))
 
 
 _BUILDERS = {"local": local_resources, "aws": aws_resources}

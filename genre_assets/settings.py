@@ -107,5 +107,17 @@ SETTINGS: dict[str, Setting] = {
             "aws: the EMR application that runs the genre query, PrestoDB (presto) or Trino",
             choices=("presto", "trino"),
         ),
+        Setting(
+            "GENRE_ASSETS_AWS_ENGINE",
+            "emr",
+            "aws: the engine of the SQL, a transient EMR cluster (emr) or Athena (no cluster)",
+            choices=("emr", "athena"),
+        ),
+        Setting("GENRE_ASSETS_ATHENA_WORKGROUP", "primary", "aws: the Athena workgroup"),
+        Setting(
+            "GENRE_ASSETS_ATHENA_OUTPUT_LOCATION",
+            "",
+            "aws: where Athena writes query results (default <lake>/athena-results/)",
+        ),
     )
 }

@@ -43,6 +43,8 @@ PLACEHOLDERS = (
     "ServiceRole",
     "InstanceProfileRole",
 )
+# deploy/iam-policy-athena.json's: the lake's and the workgroup's, no EMR roles.
+ATHENA_PLACEHOLDERS = ("Bucket", "Prefix", "Region", "Account", "Database", "WorkGroup")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:/-]+)\}")
 
 _STRING_OPERATORS = {
@@ -372,6 +374,8 @@ def required_permissions(
         return _emr(operation, params, account, region, cluster_tags_lookup)
     if service in ("sts", "iam", "ec2"):
         return _preflight(service, operation, params, account)
+    if service == "athena":
+        return _athena(operation, params, account, region)
     raise UnmappedOperation(
         f"the emulator has no IAM mapping for {service}:{operation} (genre_assets_emulator/iam.py)"
     )
@@ -478,6 +482,50 @@ def _preflight(
     if service == "ec2" and operation in _EC2_DESCRIBE_CALLS:
         return [Request(f"ec2:{operation}", ("*",))]
     raise _unmapped(service, operation)
+
+
+# Athena calls on one query execution, authorized on the query's workgroup (docs/aws-fidelity.md):
+# the emulator resolves the id to the workgroup it ran in (`query_workgroups`).
+_ATHENA_QUERY_CALLS = {"GetQueryExecution", "StopQueryExecution", "GetQueryResults"}
+# QueryExecutionId -> workgroup, filled by the emulator's Athena (`genre_assets_emulator.athena`).
+query_workgroups: dict[str, str] = {}
+
+
+def _athena(operation: str, params: Mapping[str, Any], account: str, region: str) -> list[Request]:
+    workgroups = f"arn:aws:athena:{region}:{account}:workgroup"
+    if operation == "StartQueryExecution":
+        return [
+            Request(
+                f"athena:{operation}", (f"{workgroups}/{params.get('WorkGroup') or 'primary'}",)
+            )
+        ]
+    if operation in _ATHENA_QUERY_CALLS:
+        # An unknown id: Athena answers InvalidRequestException; authorize on any workgroup
+        # the caller may use (none: denied).
+        workgroup = query_workgroups.get(str(params.get("QueryExecutionId", "")), "*")
+        return [Request(f"athena:{operation}", (f"{workgroups}/{workgroup}",))]
+    raise _unmapped("athena", operation)
+
+
+def athena_reads_and_writes(
+    kind: str, params: Mapping[str, Any], *, account: str, region: str
+) -> list[Request]:
+    """What Athena checks against the caller's policy while it runs a query for them: the Glue
+    calls of a DDL statement or of reading a table, and the S3 reads and writes of the data and
+    the result (`kind`: a Glue operation name, or s3:GetObject / s3:PutObject / s3:ListBucket /
+    s3:GetBucketLocation with Bucket, Key, Prefix)."""
+    if kind.startswith("s3:"):
+        bucket = str(params.get("Bucket", ""))
+        if kind == "s3:ListBucket":
+            return [
+                Request(
+                    kind, (f"arn:aws:s3:::{bucket}",), {"s3:prefix": str(params.get("Prefix", ""))}
+                )
+            ]
+        if kind == "s3:GetBucketLocation":
+            return [Request(kind, (f"arn:aws:s3:::{bucket}",))]
+        return [Request(kind, (f"arn:aws:s3:::{bucket}/{params.get('Key', '')}",))]
+    return _glue(kind, params, account, region)
 
 
 def _glue(operation: str, params: Mapping[str, Any], account: str, region: str) -> list[Request]:

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from genre_assets_emulator import athena as athena_api
 from genre_assets_emulator import emr_rules, iam
 
 _JSON_TARGET = re.compile(r"^[A-Za-z0-9_]+\.([A-Za-z0-9]+)$")
@@ -123,6 +124,7 @@ class EmulatorMiddleware:
         account: str = "123456789012",
         cluster_tags: Callable[[str, str], Mapping[str, str] | None] = lambda region, cid: None,
         step_concurrency: Callable[[str, str], int] = lambda region, cid: 1,
+        athena: athena_api.AthenaService | None = None,
     ) -> None:
         """`policy`: the statements to enforce on the pipeline's calls (None: no IAM check);
         `cluster_tags(region, cluster_id)`: an existing cluster's tags (None if there is none)."""
@@ -138,6 +140,10 @@ class EmulatorMiddleware:
         self._denials: list[Denial] = []
         self._invalid: list[str] = []
         self._fleets: dict[str, list[dict[str, Any]]] = {}
+        self._athena = athena
+        # Sid (or #index) of each policy statement that allowed one of the pipeline's requests,
+        # Athena's reads and writes on its behalf included: a statement never here is unused.
+        self._allowed_by: Counter[str] = Counter()
 
     @property
     def enforces_iam(self) -> bool:
@@ -171,10 +177,21 @@ class EmulatorMiddleware:
         with self._lock:
             return list(self._invalid)
 
+    def statements_used(self) -> Counter[str]:
+        """How often each policy statement allowed one of the pipeline's requests."""
+        with self._lock:
+            return Counter(self._allowed_by)
+
+    def use_policy(self, policy: list[iam.Statement] | None) -> None:
+        """Enforce another policy from now on (None: none), e.g. the Athena engine's."""
+        with self._lock:
+            self._policy = policy
+
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
             self._denials.clear()
+            self._allowed_by.clear()
 
     # -- WSGI ------------------------------------------------------------------------------
     def __call__(
@@ -217,6 +234,8 @@ class EmulatorMiddleware:
                     self._account,
                     json_protocol=bool(json_op),
                 )
+        if service == "athena" and operation in athena_api.OPERATIONS and self._athena:
+            return self._athena_call(environ, start_response, operation, region, caller)
         if service == "elasticmapreduce" and operation == "ListInstanceFleets":
             return self._list_instance_fleets(environ, start_response)
         if service == "elasticmapreduce" and operation == "DescribeReleaseLabel":
@@ -283,12 +302,72 @@ class EmulatorMiddleware:
             cluster_tags_lookup=lambda cluster_id: self._cluster_tags(region, cluster_id),
         )
         if decision.allowed:
+            if decision.statement:
+                with self._lock:
+                    self._allowed_by[decision.statement] += 1
             return None
         denial = Denial(service, operation, decision.action, decision.resource, decision.reason)
         with self._lock:
             self._denials.append(denial)
         _log.warning("IAM denied the pipeline's %s:%s: %s", service, operation, decision.reason)
         return decision
+
+    # -- Athena ----------------------------------------------------------------------------------
+    def _athena_call(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        operation: str,
+        region: str,
+        caller: str,
+    ) -> Iterable[bytes]:
+        assert self._athena is not None
+        try:
+            request = json.loads(_read_body(environ) or b"{}")
+        except ValueError:
+            request = {}
+        authorize = (
+            self._athena_authorizer(operation)
+            if caller == "pipeline" and self._policy is not None
+            else None
+        )
+        try:
+            answer = self._athena.handle(operation, request, region, authorize)
+        except athena_api.RequestError as error:
+            return _json_response(
+                start_response, "400 Bad Request", {"__type": error.kind, "Message": str(error)}
+            )
+        return _json_response(start_response, "200 OK", answer)
+
+    def _athena_authorizer(self, operation: str) -> athena_api.Authorizer:
+        """Athena's reads and writes for the pipeline, held to the pipeline's policy (Athena uses
+        the caller's permissions); a denial is recorded as the call's."""
+
+        def authorize(requests: list[iam.Request]) -> iam.Decision | None:
+            with self._lock:
+                policy = self._policy
+            if policy is None:
+                return None
+            for request in requests:
+                for resource in request.resource_arns:
+                    decision = iam.evaluate(policy, request.action, resource, request.context)
+                    with self._lock:
+                        if decision.allowed:
+                            self._allowed_by[decision.statement] += 1
+                            continue
+                        self._denials.append(
+                            Denial(
+                                "athena",
+                                f"{operation} (Athena on the caller's behalf)",
+                                decision.action,
+                                decision.resource,
+                                decision.reason,
+                            )
+                        )
+                    return decision
+            return None
+
+        return authorize
 
     def _add_job_flow_steps(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

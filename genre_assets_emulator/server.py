@@ -4,7 +4,7 @@
         os.environ.update(aws.client_env())           # AWS_ENDPOINT_URL, fake credentials, region
         ...                                           # S3, Glue and EMR now answer locally
 
-moto serves S3, Glue and EMR; the executor (`clusters.py`) gives each EMR cluster a realistic
+moto serves S3, Glue and EMR, and Athena with its queries run here (`athena.py`); the executor (`clusters.py`) gives each EMR cluster a realistic
 lifecycle and runs its steps for real (`steps.py`). Starting resets moto's state, so each
 emulator begins empty; stopping ends the step processes, the workers and the server.
 
@@ -25,11 +25,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from moto.athena.models import athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
 from genre_assets_emulator import iam
+from genre_assets_emulator.athena import AthenaService
 from genre_assets_emulator.clusters import ClusterWatcher
 from genre_assets_emulator.middleware import EmulatorMiddleware
 from genre_assets_emulator.steps import FAKE_CREDENTIALS, make_bin_dir
@@ -50,7 +52,10 @@ class AwsEmulator:
         log_requests: bool = False,
         iam_policy: Path | None = None,
         iam_values: Mapping[str, str] | None = None,
+        athena_hold_seconds: float | None = None,
     ) -> None:
+        """`athena_hold_seconds`: each Athena query (not DDL) stays RUNNING that long before it
+        runs, unless stopped (default: GENRE_ASSETS_EMULATOR_ATHENA_HOLD_SECONDS, else 0)."""
         self.host = host
         self.port = port
         self.start_seconds = start_seconds
@@ -60,7 +65,9 @@ class AwsEmulator:
         self.account = DEFAULT_ACCOUNT_ID
         self.iam_policy = iam_policy
         self.iam_values = {"Account": self.account, "Region": region, **(iam_values or {})}
+        self.athena_hold_seconds = athena_hold_seconds
         self.api: EmulatorMiddleware | None = None
+        self.athena: AthenaService | None = None
         self._server: ThreadedMotoServer | None = None
         self._watcher: ClusterWatcher | None = None
         self._workdir: Path | None = None
@@ -122,6 +129,14 @@ class AwsEmulator:
                 start_seconds=self.start_seconds,
                 fleets=lambda cluster_id: self.api.fleets(cluster_id) if self.api else [],
             )
+            self.athena = AthenaService(
+                lambda: self.endpoint_url,
+                self.account,
+                lambda region: set(
+                    athena_backends[self.account][region or self.region].work_groups
+                ),
+                hold_seconds=self.athena_hold_seconds,
+            )
             self.api = EmulatorMiddleware(
                 wsgi_server.app,
                 on_new_cluster=watcher.adopt,
@@ -130,6 +145,7 @@ class AwsEmulator:
                 account=self.account,
                 cluster_tags=self._cluster_tags,
                 step_concurrency=self._step_concurrency,
+                athena=self.athena,
             )
             wsgi_server.app = self.api
             watcher.start()

@@ -256,3 +256,70 @@ def test_the_instance_profile_policy_lets_the_lease_watchdog_end_only_our_cluste
         ):
             assert _authorize(statements, "emr", operation, params).allowed is allowed
     assert not _allowed(statements, "elasticmapreduce:RunJobFlow", ["*"], {})
+
+
+# -- the Athena engine's policy (deploy/iam-policy-athena.json) ------------------------------------
+ATHENA_POLICY = REPO_ROOT / "deploy" / "iam-policy-athena.json"
+
+
+def test_the_athena_policy_allows_exactly_the_calls_of_an_emulated_athena_run(
+    monkeypatch, tmp_path, instance
+):
+    """From an empty catalog (every DDL runs), through the emulator's Athena: every call of the
+    pipeline, and every read and write Athena makes with the pipeline's permissions, is allowed
+    by deploy/iam-policy-athena.json, and each of its statements allows some of them."""
+    from genre_assets_tests.emulator.test_e2e import LAKE, run_genres, upload_golden_lake
+    from genre_assets_tests.support.aws import emulated_aws, iam_values
+
+    genres = ["Comedy", "Drama", "Children's"]
+    values = {**iam_values(LAKE), "Region": REGION, "Account": ACCOUNT, "WorkGroup": "primary"}
+    with emulated_aws(monkeypatch, tmp_path, start_seconds=0.2, lake=LAKE, iam_policy=None) as aws:
+        statements = iam.load_policy(ATHENA_POLICY, {k: values[k] for k in iam.ATHENA_PLACEHOLDERS})
+        aws.api.use_policy(statements)
+        for name, value in {
+            "GENRE_ASSETS_DEPLOYMENT": "aws",
+            "GENRE_ASSETS_LAKE": LAKE,
+            "GENRE_ASSETS_AWS_ENGINE": "athena",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("GENRE_ASSETS_DATABASE", raising=False)
+        upload_golden_lake(tmp_path)
+        instance.add_dynamic_partitions("genre", genres)
+        aws.api.clear()
+        result = run_genres(instance, genres)
+        assert result.success
+        assert aws.api.denials() == []
+        calls = aws.api.counts("pipeline")
+        assert {"athena:StartQueryExecution", "athena:GetQueryExecution", "glue:GetTable"} <= set(
+            calls
+        )
+        assert not any(c.startswith("elasticmapreduce:") for c in calls)
+        # DDL ran through Athena: the database and the tables, as Glue calls on our behalf.
+        assert len(aws.athena.executions()) >= 1 + 2 * 2 + 1 + 2 * len(genres)
+        assert {s["Sid"] for s in statements} - set(aws.api.statements_used()) == set()
+
+
+def test_the_athena_policy_refuses_other_workgroups_and_other_buckets():
+    values = {
+        "Bucket": "genre-lake",
+        "Prefix": "data/",
+        "Region": REGION,
+        "Account": ACCOUNT,
+        "Database": "movielens",
+        "WorkGroup": "primary",
+    }
+    statements = iam.load_policy(ATHENA_POLICY, values)
+
+    def athena(operation: str, params: dict) -> iam.Decision:
+        return _authorize(statements, "athena", operation, params)
+
+    assert athena("StartQueryExecution", {"WorkGroup": "primary", "QueryString": "x"}).allowed
+    assert not athena("StartQueryExecution", {"WorkGroup": "admin", "QueryString": "x"}).allowed
+    assert not athena("GetQueryExecution", {"QueryExecutionId": "unknown"}).allowed
+    assert not _authorize(
+        statements, "s3", "GetObject", {"Bucket": "other", "Key": "data/x"}
+    ).allowed
+    assert not _authorize(
+        statements, "glue", "DeleteTable", {"DatabaseName": "other", "Name": "t"}
+    ).allowed
+    assert not _authorize(statements, "emr", "RunJobFlow", {}).allowed
