@@ -2,7 +2,7 @@
 
 moto 5.2's Athena records a query and reports it SUCCEEDED on the first GetQueryExecution,
 runs nothing, writes no result and ignores ClientRequestToken. The middleware therefore answers
-`StartQueryExecution`, `GetQueryExecution` and `StopQueryExecution` here (the other Athena calls,
+`StartQueryExecution`, `GetQueryExecution`, `StopQueryExecution` and `ListQueryExecutions` here (the other Athena calls,
 e.g. CreateWorkGroup, stay moto's, whose workgroups, `primary` included, this module consults):
 
 - StartQueryExecution refuses a query string of more than one statement (InvalidRequestException
@@ -50,7 +50,12 @@ from genre_assets_emulator.s3 import split_s3_uri
 
 HOLD_ENV = "GENRE_ASSETS_EMULATOR_ATHENA_HOLD_SECONDS"
 USER_AGENT = "genre-assets-emulator/athena"
-OPERATIONS = ("StartQueryExecution", "GetQueryExecution", "StopQueryExecution")
+OPERATIONS = (
+    "StartQueryExecution",
+    "GetQueryExecution",
+    "StopQueryExecution",
+    "ListQueryExecutions",
+)
 _DDL = re.compile(r"^\s*(CREATE|DROP|ALTER|MSCK|SHOW|DESCRIBE)\b", re.IGNORECASE)
 # Authorize Athena's own reads and writes for the caller: a list of IAM requests -> None when
 # allowed, else the denying decision.
@@ -169,6 +174,11 @@ class AthenaService:
     ) -> dict[str, Any]:
         if operation == "StartQueryExecution":
             return self._start(request, region, authorize)
+        if operation == "ListQueryExecutions":
+            workgroup = str(request.get("WorkGroup") or "primary")
+            with self._lock:
+                ids = [e.query_id for e in self._executions.values() if e.workgroup == workgroup]
+            return {"QueryExecutionIds": ids[::-1]}  # newest first
         query_id = str(request.get("QueryExecutionId", ""))
         with self._lock:
             execution = self._executions.get(query_id)
@@ -303,7 +313,15 @@ class AthenaService:
             execution.completed = time.time()
 
     def _clients(self, region: str) -> tuple[Any, Any]:
-        session = boto3.session.Session(region_name=region or "us-east-1")
+        from genre_assets_emulator.steps import FAKE_CREDENTIALS
+
+        # The emulator's own fake credentials: `emulate-aws` may run with none in its environment.
+        session = boto3.session.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=region or "us-east-1",
+        )
         config = Config(
             user_agent_extra=USER_AGENT, retries={"max_attempts": 3, "mode": "standard"}
         )

@@ -499,6 +499,12 @@ def _athena(operation: str, params: Mapping[str, Any], account: str, region: str
                 f"athena:{operation}", (f"{workgroups}/{params.get('WorkGroup') or 'primary'}",)
             )
         ]
+    if operation == "ListQueryExecutions":
+        return [
+            Request(
+                f"athena:{operation}", (f"{workgroups}/{params.get('WorkGroup') or 'primary'}",)
+            )
+        ]
     if operation in _ATHENA_QUERY_CALLS:
         # An unknown id: Athena answers InvalidRequestException; authorize on any workgroup
         # the caller may use (none: denied).

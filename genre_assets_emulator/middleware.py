@@ -7,7 +7,10 @@ tests and `emulate-aws` can report how many AWS calls a run made. moto 5.2 does 
 botocore retries for seconds), and it ignores the fleets of RunJobFlow: the middleware keeps
 each cluster's requested fleets and answers ListInstanceFleets from them. Nor does it implement
 `DescribeReleaseLabel` (`genre-assets doctor` calls it): the middleware answers it for the
-release labels whose applications `emr_rules` knows.
+release labels whose applications `emr_rules` knows. Athena's query calls (StartQueryExecution,
+GetQueryExecution, StopQueryExecution, ListQueryExecutions) go to `athena.AthenaService`, which
+runs the queries over the emulated lake; Athena's reads and writes on the pipeline's behalf are
+held to the pipeline's policy too (`statements_used()` tells which statements allowed what).
 
 Given a policy (the shipped `deploy/iam-policy.json`, filled in), every call of the `pipeline`
 caller is authorized first (`iam.authorize`: the call's own action and every permission AWS

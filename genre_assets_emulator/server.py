@@ -17,6 +17,7 @@ allow on AWS fails as on AWS. `${Account}` and `${Region}` default to the emulat
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import tempfile
@@ -64,7 +65,13 @@ class AwsEmulator:
         # moto's account for the fake credentials (and so the account in every ARN).
         self.account = DEFAULT_ACCOUNT_ID
         self.iam_policy = iam_policy
-        self.iam_values = {"Account": self.account, "Region": region, **(iam_values or {})}
+        self.iam_values = {
+            "Account": self.account,
+            "Region": region,
+            # deploy/iam-policy-athena.json's workgroup: the pipeline's, any while unset.
+            "WorkGroup": os.environ.get("GENRE_ASSETS_ATHENA_WORKGROUP") or "*",
+            **(iam_values or {}),
+        }
         self.athena_hold_seconds = athena_hold_seconds
         self.api: EmulatorMiddleware | None = None
         self.athena: AthenaService | None = None

@@ -28,13 +28,21 @@ LAKE_URI = f"s3://{BUCKET}/{PREFIX}"
 
 
 @contextlib.contextmanager
-def emulator_process(root: Path, start_seconds: float = 1) -> Iterator[dict[str, str]]:
-    """`genre-assets emulate-aws` on a free port, holding the pipeline to the shipped IAM policy
-    for this lake; yields the environment that points at it."""
+def emulator_process(
+    root: Path,
+    start_seconds: float = 1,
+    *,
+    iam_policy: Path = IAM_POLICY,
+    emulator_env: dict[str, str] | None = None,
+) -> Iterator[dict[str, str]]:
+    """`genre-assets emulate-aws` on a free port, holding the pipeline to `iam_policy` (the
+    shipped EMR policy by default) for this lake; yields the environment that points at it.
+    `emulator_env`: variables for the emulator itself (e.g. its Athena hold)."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = root / "emulator.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GENRE_ASSETS_"))}
+    env.update(emulator_env or {})
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [
@@ -49,7 +57,7 @@ def emulator_process(root: Path, start_seconds: float = 1) -> Iterator[dict[str,
                 "--lake",
                 LAKE_URI,
                 "--iam-policy",
-                str(IAM_POLICY),
+                str(iam_policy),
             ],
             env=env,
             stdin=subprocess.DEVNULL,
@@ -74,6 +82,21 @@ def emulator_process(root: Path, start_seconds: float = 1) -> Iterator[dict[str,
         yield {"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", **FAKE_CREDENTIALS}
     finally:
         stop_process_group(proc)
+
+
+def athena_client(env: dict[str, str]):
+    """The test's own Athena client (the harness's: not held to the pipeline's policy)."""
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+    return session.client(
+        "athena",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        config=Config(user_agent_extra=HARNESS_USER_AGENT),
+    )
 
 
 def clients(env: dict[str, str]):
@@ -101,10 +124,19 @@ def cluster_run_id(cluster: dict) -> str:
 
 @contextlib.contextmanager
 def aws_stack(
-    root: Path, lake: Path, start_seconds: float = 1, extra_env: dict[str, str] | None = None
+    root: Path,
+    lake: Path,
+    start_seconds: float = 1,
+    extra_env: dict[str, str] | None = None,
+    *,
+    iam_policy: Path = IAM_POLICY,
+    emulator_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[DagsterStack, object, object, object]]:
-    """The emulator with `lake`'s CSVs uploaded, and webserver + daemon on the aws deployment."""
-    with emulator_process(root, start_seconds) as aws_env:
+    """The emulator with `lake`'s CSVs uploaded, and webserver + daemon on the aws deployment
+    (`extra_env`: more of the deployment's variables, e.g. GENRE_ASSETS_AWS_ENGINE=athena)."""
+    with emulator_process(
+        root, start_seconds, iam_policy=iam_policy, emulator_env=emulator_env
+    ) as aws_env:
         s3, emr, glue = clients(aws_env)
         for path in sorted((lake / "movielens").rglob("*.csv")):
             key = f"{PREFIX}/{path.relative_to(lake).as_posix()}"

@@ -91,3 +91,26 @@ def test_every_engine_writes_the_local_deployments_bytes_for_twenty_genres(
             assert not any(c.startswith("elasticmapreduce:") for c in calls), calls
             assert calls["athena:StartQueryExecution"] >= 1
     print(f"\n{len(genres)}-genre runs through the emulator, seconds: {timings}")
+
+
+def test_a_failed_athena_query_fails_the_run_with_athenas_reason(
+    emulator,  # noqa: F811
+    tmp_path,
+    instance,
+    monkeypatch,
+):
+    """A result location the pipeline's policy does not cover: Athena fails the query (it writes
+    results with the caller's permissions) and the run fails with Athena's StateChangeReason."""
+    upload_golden_lake(tmp_path)
+    instance.add_dynamic_partitions("genre", ["Drama"])
+    monkeypatch.setenv("GENRE_ASSETS_AWS_ENGINE", "athena")
+    monkeypatch.setenv("GENRE_ASSETS_ATHENA_OUTPUT_LOCATION", "s3://elsewhere-results/athena/")
+    boto3.client("s3").create_bucket(Bucket="elsewhere-results")
+    emulator.api.use_policy(athena_policy())
+    result = run_genres(instance, ["Drama"])
+    assert not result.success
+    text = failure_text(result)
+    assert "FAILED: Access denied when writing output to url: s3://elsewhere-results/athena/" in (
+        text
+    ), text
+    assert {d.action for d in emulator.api.denials()} == {"s3:GetBucketLocation"}
