@@ -212,3 +212,25 @@ def test_a_retry_reattaches_to_the_query_of_its_token_and_a_failed_one_starts_af
 def test_the_columnar_cache_says_it_keeps_none():
     metadata = engine().build_columnar_cache(RecordingLog())
     assert metadata == {"columnar_cache": "none: the Athena engine keeps no columnar cache"}
+
+
+def test_the_aws_deployment_picks_its_engine_and_refuses_an_unknown_one(monkeypatch):
+    from genre_assets.definitions import build_definitions
+    from genre_assets.deployments import resources_for
+    from genre_assets.errors import ConfigurationError
+    from genre_assets.resources.aws.emr_engine import EMREngineResource
+
+    monkeypatch.delenv("GENRE_ASSETS_AWS_ENGINE", raising=False)
+    assert isinstance(resources_for("aws")["engine"], EMREngineResource)
+    monkeypatch.setenv("GENRE_ASSETS_AWS_ENGINE", "athena")
+    monkeypatch.setenv("GENRE_ASSETS_ATHENA_WORKGROUP", "analytics")
+    assert isinstance(resources_for("aws")["engine"], AthenaEngineResource)
+    definitions = build_definitions("aws")
+    # Athena starts no cluster: no EMR janitor.
+    assert "emr_janitor" not in {s.name for s in definitions.sensors or []}
+    monkeypatch.setenv("GENRE_ASSETS_AWS_ENGINE", "lambda")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"GENRE_ASSETS_AWS_ENGINE='lambda' is not allowed: choose one of emr, athena",
+    ):
+        resources_for("aws")
