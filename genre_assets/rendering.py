@@ -16,6 +16,7 @@ import functools
 import re
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -127,9 +128,11 @@ def presto_genre_query(
     ratings_table: str = RATINGS.name,
     *,
     ratings_aggregated: bool = False,
+    aggregate_tables: Sequence[str] = (),
 ) -> str:
-    """The genre query; `ratings_table` is the EMR columnar cache's table when it is used, or,
-    with `ratings_aggregated`, a table of per-file rating aggregates (the local engine's)."""
+    """The genre query over the ratings table; with `ratings_aggregated`, over a table of
+    per-file rating aggregates (the local engine's view), and with `aggregate_tables`, over the
+    union of those tables (EMR's per-file aggregates, one table per ratings file)."""
     if not targets:
         raise ValueError("the genre query needs at least one genre")
     return render(
@@ -137,12 +140,27 @@ def presto_genre_query(
         database=database,
         genres=targets,
         ratings_table=ratings_table,
-        ratings_aggregated=ratings_aggregated,
+        ratings_aggregated=ratings_aggregated or bool(aggregate_tables),
+        aggregate_tables=list(aggregate_tables),
     )
 
 
-def presto_fill_columnar_cache(database: str, table: TableSpec) -> str:
-    return render("presto/fill_columnar_cache.sql.j2", database=database, table=table)
+def presto_fill_rating_aggregate(
+    database: str, table: TableSpec, source: TableSpec, source_uri: str
+) -> str:
+    """The INSERT that fills one ratings file's aggregate `table` from the rows of `source` whose
+    hidden "$path" is `source_uri` (that file's s3:// URI)."""
+    return render(
+        "presto/fill_rating_aggregate.sql.j2",
+        database=database,
+        table=table,
+        source=source,
+        source_uri=source_uri,
+    )
+
+
+def hive_drop_table(database: str, table: str) -> str:
+    return render("hive/drop_table.hql.j2", database=database, table=table)
 
 
 # The consoles that run Presto-dialect scripts on an EMR master: PrestoDB's and Trino's. Both take
@@ -156,16 +174,31 @@ def _query_cli(cli: str) -> str:
     return cli
 
 
-def emr_presto_statement_script(
-    database: str, script_uri: str, complete_marker_uri: str, *, cli: str = "presto-cli"
+@dataclass(frozen=True)
+class AggregateFill:
+    """One INSERT of the rating aggregates' step: its script, the file it reads and the marker
+    written once it succeeded; `expects_rows`: the file has more than its header."""
+
+    script_uri: str
+    source_uri: str
+    complete_marker_uri: str
+    expects_rows: bool
+
+
+def emr_fill_rating_aggregates_script(
+    database: str,
+    fills: Sequence[AggregateFill],
+    remove_uris: Sequence[str] = (),
+    *,
+    cli: str = "presto-cli",
 ) -> str:
-    """The shell step that runs one Presto-dialect SQL script with `cli` (presto-cli or
-    trino-cli), then writes `complete_marker_uri`."""
+    """The shell step that runs each fill's INSERT with `cli` (presto-cli or trino-cli) and marks
+    it complete, then removes the folders `remove_uris` (aggregates of files gone or changed)."""
     return render(
-        "shell/run_presto_statement.sh.j2",
+        "shell/fill_rating_aggregates.sh.j2",
         database=validate_identifier(database, "database name"),
-        script_uri=script_uri,
-        complete_marker_uri=complete_marker_uri,
+        statements=list(fills),
+        remove_uris=list(remove_uris),
         cli=_query_cli(cli),
     )
 

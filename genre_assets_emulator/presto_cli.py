@@ -20,6 +20,13 @@ S3, played by DuckDB.
   `hive.non-managed-table-writes-enabled=true` in the cluster's `presto-connector-hive` or
   `trino-connector-hive` configuration (else "Cannot write to non-managed Hive table"), and
   writes a Parquet file under the table's Location;
+- the Hive connector's hidden `"$path"` column (the file a row came from, `s3://bucket/key`) on
+  text tables, and its split pruning: a top-level `"$path" = '...'` or `"$path" IN (...)`
+  conjunct of a single-table query makes the connector list only the files it names
+  (PrestoDB's and Trino's `InternalHiveSplitFactory.pathMatchesPredicate`, docs/aws-fidelity.md),
+  so only those are fetched;
+- every data file the engine fetches is appended to the reads log (READS_LOG_ENV, one JSON line
+  per object: console, table, S3 URI, bytes), so a test can count the raw bytes a run read;
 - a failing statement prints `Query <id> failed: <reason>` on stderr and exits 1;
 - a console whose application the cluster lacks (trino-cli on a Presto cluster and the other way
   round) is not there: `<cli>: command not found`, exit 127, as bash answers.
@@ -38,7 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +71,9 @@ OUTPUT_FORMATS = ("TSV", "TSV_HEADER")
 PRESTO_HIVE_PROPERTIES_ENV = "GENRE_ASSETS_EMULATOR_PRESTO_HIVE_PROPERTIES"
 TRINO_HIVE_PROPERTIES_ENV = "GENRE_ASSETS_EMULATOR_TRINO_HIVE_PROPERTIES"
 APPLICATIONS_ENV = "GENRE_ASSETS_EMULATOR_APPLICATIONS"  # a JSON list; unset: not known
+# Where the consoles log every object they fetch (JSON lines); unset: nowhere.
+READS_LOG_ENV = "GENRE_ASSETS_EMULATOR_READS_LOG"
+PATH_COLUMN = "$path"
 
 
 @dataclass(frozen=True)
@@ -121,8 +131,17 @@ def referenced_tables(sql: str, catalog: str, schema: str | None) -> list[tuple[
     return found
 
 
-def download_table_files(s3: Any, location: str, folder: Path) -> list[Path]:
-    """Every data file directly under `location`, as Presto's Hive connector lists them."""
+def download_table_files(
+    s3: Any,
+    location: str,
+    folder: Path,
+    *,
+    paths: frozenset[str] | None = None,
+    on_fetch: Callable[[str, int], None] | None = None,
+) -> list[Path]:
+    """Every data file directly under `location`, as Presto's Hive connector lists them; with
+    `paths`, only the files whose `s3://bucket/key` is among them (the splits a `"$path"`
+    predicate leaves). `on_fetch(uri, bytes)` hears of every object fetched."""
     try:
         bucket, prefix = split_s3_uri(location)
     except ValueError as error:
@@ -137,9 +156,61 @@ def download_table_files(s3: Any, location: str, folder: Path) -> list[Path]:
             name = item["Key"][len(prefix) :]
             # Hive and Presto skip hidden files (leading '_' or '.'), e.g. _SUCCESS.
             if name and not name.startswith(("_", ".")):
+                uri = f"s3://{bucket}/{item['Key']}"
+                if paths is not None and uri not in paths:
+                    continue  # no split: the object is never opened
                 s3.download_file(bucket, item["Key"], str(folder / name))
                 files.append(folder / name)
+                if on_fetch is not None:
+                    on_fetch(uri, (folder / name).stat().st_size)
     return files
+
+
+def path_predicate(statement: exp.Expr) -> frozenset[str] | None:
+    """The files a query's `"$path"` predicate allows, when it is one the Hive connector turns
+    into a path domain: a conjunct `"$path" = 'uri'` or `"$path" IN ('uri', ...)` of the WHERE
+    of a query over one table. None: every file is read (also for forms not modelled here, so
+    the emulator never reads less than the engine would)."""
+    select = statement.expression if isinstance(statement, exp.Insert) else statement
+    if not isinstance(select, exp.Select) or len(list(select.find_all(exp.Table))) != 1:
+        return None
+    where = select.args.get("where")
+    if where is None:
+        return None
+    conjuncts = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+    for conjunct in conjuncts:
+        if isinstance(conjunct, exp.EQ):
+            column, values = conjunct.this, [conjunct.expression]
+        elif isinstance(conjunct, exp.In) and not conjunct.args.get("query"):
+            column, values = conjunct.this, list(conjunct.expressions)
+        else:
+            continue
+        if (
+            isinstance(column, exp.Column)
+            and column.name == PATH_COLUMN
+            and all(isinstance(v, exp.Literal) and v.is_string for v in values)
+        ):
+            return frozenset(v.name for v in values)
+    return None
+
+
+def _reads_column(statement: exp.Expr) -> bool:
+    return any(c.name == PATH_COLUMN for c in statement.find_all(exp.Column))
+
+
+def log_read(reads_log: Path | None, entry: dict[str, Any]) -> None:
+    """Append one fetched object to the reads log (O_APPEND: steps may run side by side)."""
+    if reads_log is None:
+        return
+    with reads_log.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def read_log(reads_log: Path) -> list[dict[str, Any]]:
+    """The entries of a reads log, oldest first ([] when nothing was read)."""
+    if not reads_log.exists():
+        return []
+    return [json.loads(line) for line in reads_log.read_text(encoding="utf-8").splitlines()]
 
 
 def _chunks(text: str) -> Iterator[tuple[str, str]]:
@@ -206,9 +277,10 @@ def run_query(
     workdir: Path,
     hive_properties: dict[str, str] | None = None,
     engine: str = "presto",
+    reads_log: Path | None = None,
 ) -> str:
     """The output of one statement as the console of `engine` (presto or trino) prints it;
-    raises QueryError when it fails."""
+    raises QueryError when it fails. Every object fetched is appended to `reads_log`."""
     try:
         validate_identifier(catalog, "catalog")
         if schema:
@@ -222,6 +294,8 @@ def run_query(
         statement.expression.sql(dialect="presto") if isinstance(statement, exp.Insert) else sql
     )
     tables = referenced_tables(source_sql, catalog, schema)
+    paths = path_predicate(statement)
+    with_path = _reads_column(statement)
     con = duckdb.connect(":memory:")
     folders: dict[str, str] = {}
     try:
@@ -231,10 +305,25 @@ def run_query(
             glue_table = _glue_table(glue, catalog, database, name)
             location = glue_table.get("StorageDescriptor", {}).get("Location", "")
             folder = workdir / database / name
-            files = download_table_files(s3, location, folder)
+            fetched: list[tuple[str, int]] = []
+            files = download_table_files(
+                s3,
+                location,
+                folder,
+                paths=paths,
+                on_fetch=lambda *read: fetched.append(read),  # noqa: B023 (called at once)
+            )
+            for uri, size in fetched:
+                log_read(
+                    reads_log,
+                    {"engine": engine, "table": f"{database}.{name}", "uri": uri, "bytes": size},
+                )
+            uris = {folder / uri.rsplit("/", 1)[-1]: uri for uri, _ in fetched}
             folders[f"{folder}/"] = location.rstrip("/") + "/"
             con.execute(rendering.duckdb_create_schema(database))
-            _define_table(con, database, name, glue_table, files, folder)
+            _define_table(
+                con, database, name, glue_table, files, folder, uris if with_path else None
+            )
         if schema:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}; USE {catalog}.{schema}")
         if isinstance(statement, exp.Insert):
@@ -292,14 +381,18 @@ def _define_table(
     glue_table: dict[str, Any],
     files: list[Path],
     folder: Path,
+    uris: dict[Path, str] | None = None,
 ) -> None:
-    """The table as DuckDB sees it: Parquet read as is, text files through the Hive serde model."""
+    """The table as DuckDB sees it: Parquet read as is, text files through the Hive serde model;
+    with `uris` (each file's S3 URI), text tables also have the hidden `"$path"` column."""
     descriptor = glue_table.get("StorageDescriptor", {})
     serde_info = descriptor.get("SerdeInfo", {})
     serde = serde_info.get("SerializationLibrary", "")
     columns = [(c["Name"].lower(), c["Type"].lower()) for c in descriptor.get("Columns", [])]
     target = f"{identifier(database, 'duckdb')}.{identifier(name, 'duckdb')}"
     if serde == PARQUET_SERDE:
+        if uris is not None:
+            raise QueryError(f'"{PATH_COLUMN}" is emulated on text tables only')
         paths = [str(f) for f in files] or None
         source = f"read_parquet({[*paths]!r})" if paths else _empty_select(columns)
         con.execute(f"CREATE VIEW {target} AS SELECT * FROM {source}")
@@ -308,16 +401,20 @@ def _define_table(
         header = int(glue_table.get("Parameters", {}).get("skip.header.line.count", "0"))
         rows: list[tuple[object, ...]] = []
         for path in files:
-            rows.extend(
-                hive_serde.read_rows(
-                    path.read_bytes(),
-                    serde=serde,
-                    parameters=serde_info.get("Parameters", {}),
-                    column_types=[t for _, t in columns],
-                    skip_header_lines=header,
-                )
+            file_rows = hive_serde.read_rows(
+                path.read_bytes(),
+                serde=serde,
+                parameters=serde_info.get("Parameters", {}),
+                column_types=[t for _, t in columns],
+                skip_header_lines=header,
             )
+            if uris is not None:
+                file_rows = [(*row, uris[path]) for row in file_rows]
+            rows.extend(file_rows)
         duckdb_types = [_duckdb_type(serde, t) for _, t in columns]
+        if uris is not None:
+            columns = [*columns, (PATH_COLUMN, "string")]
+            duckdb_types.append("VARCHAR")
     except ValueError as error:
         raise QueryError(f"table {database}.{name}: {error}") from None
     normalized = folder / "_rows.csv"
@@ -326,7 +423,7 @@ def _define_table(
             out.write(",".join(_csv_field(v) for v in row) + "\n")
     spec = ", ".join(f"{rendering.string_literal(n, 'duckdb')}: 'VARCHAR'" for n, _ in columns)
     casts = ", ".join(
-        f"CAST({identifier(n, 'duckdb')} AS {t}) AS {identifier(n, 'duckdb')}"
+        f"CAST({_column_name(n)} AS {t}) AS {_column_name(n)}"
         for (n, _), t in zip(columns, duckdb_types, strict=True)
     )
     con.execute(
@@ -335,6 +432,15 @@ def _define_table(
         f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
         f"allow_quoted_nulls = false, columns = {{{spec}}})"
     )
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _column_name(name: str) -> str:
+    # The hidden column's name is no identifier of ours: quoted as the engines quote it.
+    return f'"{PATH_COLUMN}"' if name == PATH_COLUMN else identifier(name, "duckdb")
 
 
 def _duckdb_type(serde: str, hive_type: str) -> str:
@@ -387,8 +493,25 @@ def _insert(
     if descriptor.get("SerdeInfo", {}).get("SerializationLibrary") != PARQUET_SERDE:
         raise QueryError("the emulator writes only Parquet tables")
     select = presto_to_duckdb(statement.expression.sql(dialect="presto"))
+    # By position, coerced to the table's column types and written under its column names, as
+    # the connectors' INSERT does (DuckDB's own types, e.g. HUGEINT counts, never reach a file).
+    con.execute(f"CREATE TEMP TABLE insert_rows AS {select}")
+    names = [d[0] for d in con.execute("SELECT * FROM insert_rows LIMIT 0").description]
+    target_columns = [(c["Name"], c["Type"]) for c in descriptor.get("Columns", [])]
+    if len(names) != len(target_columns):
+        raise QueryError(
+            f"Insert query has {len(names)} columns, table {database}.{name} has "
+            f"{len(target_columns)}"
+        )
+    casts = ", ".join(
+        f"CAST({_quoted(source)} AS {_duckdb_type(PARQUET_SERDE, hive_type.lower())}) "
+        f"AS {identifier(target_name.lower(), 'duckdb')}"
+        for source, (target_name, hive_type) in zip(names, target_columns, strict=True)
+    )
     local = workdir / "insert.parquet"
-    rows = con.execute(f"COPY ({select}) TO '{local}' (FORMAT parquet)").fetchall()[0][0]
+    rows = con.execute(
+        f"COPY (SELECT {casts} FROM insert_rows) TO '{local}' (FORMAT parquet)"
+    ).fetchall()[0][0]
     bucket, prefix = split_s3_uri(descriptor.get("Location", ""))
     prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
     s3.upload_file(str(local), bucket, f"{prefix}{_query_id()}_{uuid.uuid4().hex[:8]}")
@@ -484,6 +607,7 @@ def main(argv: list[str] | None = None, cli: str = "presto-cli") -> int:
         user_agent_extra=console.user_agent, retries={"max_attempts": 3, "mode": "standard"}
     )
     glue, s3 = session.client("glue", config=config), session.client("s3", config=config)
+    reads_log = os.environ.get(READS_LOG_ENV)
     for number, statement in enumerate(statements):
         if is_empty_statement(statement):
             continue
@@ -499,6 +623,7 @@ def main(argv: list[str] | None = None, cli: str = "presto-cli") -> int:
                     workdir=Path(workdir) / str(number),
                     hive_properties=hive_properties,
                     engine=console.engine,
+                    reads_log=Path(reads_log) if reads_log else None,
                 )
             except QueryError as error:
                 print(f"Query {_query_id()} failed: {error}", file=sys.stderr)

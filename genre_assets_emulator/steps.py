@@ -6,7 +6,7 @@ A shell step runs with a PATH whose first folder holds the real `aws` CLI and th
 `presto-cli` and `trino-cli`, with credentials and AWS_ENDPOINT_URL pointing at the emulator, in a
 fresh working folder, as a step on the master node would; the consoles learn the cluster's
 applications and Hive connector properties from the step's environment, and only the console of
-an application the cluster has runs. The outcome decides COMPLETED or FAILED.
+an application the cluster has runs; they log every object they fetch to `reads_log_path()`. The outcome decides COMPLETED or FAILED.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from genre_assets_emulator.presto_cli import (
     APPLICATIONS_ENV,
     CONSOLES,
     PRESTO_HIVE_PROPERTIES_ENV,
+    READS_LOG_ENV,
     TRINO_HIVE_PROPERTIES_ENV,
 )
 from genre_assets_emulator.s3 import split_s3_uri
@@ -212,7 +213,15 @@ def step_environment(ctx: StepContext, home: Path) -> dict[str, str]:
     }
     if ctx.applications is not None:
         env[APPLICATIONS_ENV] = json.dumps(sorted(ctx.applications))
+    env[READS_LOG_ENV] = str(reads_log_path(ctx.bin_dir))
     return env
+
+
+def reads_log_path(bin_dir: Path) -> Path:
+    """Where the consoles of the emulator whose tools are in `bin_dir` log the objects they
+    fetch: READS_LOG_ENV of the emulator's own process when set (a test names its file), else a
+    file next to the tools."""
+    return Path(os.environ.get(READS_LOG_ENV) or bin_dir.parent / "query-reads.jsonl")
 
 
 def _run_command(args: list[str], ctx: StepContext) -> StepResult:

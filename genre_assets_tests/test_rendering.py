@@ -127,25 +127,45 @@ def test_duckdb_literals_run_in_duckdb():
         assert duckdb.connect().execute(f"SELECT {literal}").fetchone()[0] == value
 
 
-def test_the_columnar_cache_is_a_hive_parquet_table_filled_by_a_presto_insert():
-    from genre_assets.domain.schema import ratings_cache_spec
+def test_a_rating_aggregate_is_a_hive_parquet_table_filled_by_a_presto_insert_of_one_file():
+    from genre_assets.domain.schema import RATINGS, rating_aggregate_spec
 
-    spec = ratings_cache_spec("ratings_parquet_0123abcd", "_cache/ratings/0123/run/")
-    location = "s3://lake/it's/_cache/ratings/0123/run/"
+    spec = rating_aggregate_spec("rating_agg_0123abcd", "_cache/rating_aggregates/0123/run/")
+    location = "s3://lake/it's/_cache/rating_aggregates/0123/run/"
     (drop, create) = _parse(rendering.hive_create_table("movielens", spec, location), "hive")
     assert isinstance(create, exp.Create) and location in _string_literals(create)
     assert "ParquetHiveSerDe" in create.sql("hive")
-    # As the ratings table declares them (ids as DOUBLE): Presto inserts what it reads.
+    # The local entries' columns; ids as DOUBLE, as the ratings table declares them.
     assert [(c.name, c.args["kind"].sql("hive")) for c in create.this.expressions] == [
         ("movie_id", "DOUBLE"),
-        ("rating", "DOUBLE"),
+        ("rating_sum", "DECIMAL(38, 6)"),
+        ("rated", "BIGINT"),
+        ("ratings", "BIGINT"),
     ]
-    (insert,) = _parse(rendering.presto_fill_columnar_cache("movielens", spec), "presto")
-    assert isinstance(insert, exp.Insert) and insert.this.name == spec.name
-    assert [c.name for c in insert.expression.expressions] == ["movie_id", "rating"]
-    assert insert.expression.find(exp.Table).name == "ratings"
-    (query,) = _parse(
-        rendering.presto_genre_query("movielens", genre_targets(["Drama"]), spec.name), "presto"
+    source = "s3://lake/it's/movielens/ratings/ratings 2.csv"
+    (insert,) = _parse(
+        rendering.presto_fill_rating_aggregate("movielens", spec, RATINGS, source), "presto"
     )
-    assert spec.name in {t.name for t in query.find_all(exp.Table)}
-    assert "ratings" not in {t.name for t in query.find_all(exp.Table)}
+    assert isinstance(insert, exp.Insert) and insert.this.name == spec.name
+    assert [c.alias_or_name for c in insert.expression.expressions] == [
+        "movie_id",
+        "rating_sum",
+        "rated",
+        "ratings",
+    ]
+    assert insert.expression.find(exp.Table).name == "ratings"
+    # One file, by the Hive connector's hidden column: a literal the connector can prune with.
+    where = insert.expression.args["where"].this
+    assert isinstance(where, exp.EQ) and where.this.name == "$path"
+    assert where.expression.is_string and where.expression.name == source
+    (drop_stale,) = _parse(rendering.hive_drop_table("movielens", spec.name), "hive")
+    assert isinstance(drop_stale, exp.Drop) and drop_stale.find(exp.Table).name == spec.name
+    (query,) = _parse(
+        rendering.presto_genre_query(
+            "movielens", genre_targets(["Drama"]), aggregate_tables=[spec.name, "rating_agg_2"]
+        ),
+        "presto",
+    )
+    tables = {t.name for t in query.find_all(exp.Table)}
+    assert {spec.name, "rating_agg_2"} <= tables and "ratings" not in tables
+    assert query.find(exp.Union) is not None

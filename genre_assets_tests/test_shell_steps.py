@@ -21,6 +21,7 @@ def _tools(folder: Path) -> dict[str, str]:
         'echo "aws $*" >> "$LOG"\n'
         'src="${@: -2:1}"; dst="${@: -1}"\n'
         'src="${src/s3:\\/\\//$S3/}"; dst="${dst/s3:\\/\\//$S3/}"\n'
+        'if [ "$2" = rm ]; then rm -rf "$dst"; exit 0; fi\n'
         'mkdir -p "$(dirname "$dst")"\n'
         'if [ "$src" = - ]; then cat > "$dst"; else cp "$src" "$dst"; fi\n'
     )
@@ -72,20 +73,43 @@ def test_the_export_step_writes_each_genre_and_its_heartbeat_never_holds_it(tmp_
     assert leftover.stdout.strip() == ""
 
 
-def test_the_cache_step_marks_its_folder_complete_only_after_presto_succeeds(tmp_path):
+def test_the_cache_step_marks_its_folder_complete_only_after_presto_succeeds(
+    tmp_path,
+):
     env = _tools(tmp_path)
     (tmp_path / "s3" / "lake").mkdir(parents=True)
     (tmp_path / "s3" / "lake" / "fill.sql").write_text("INSERT INTO c SELECT 1;\n")
-    marker = "s3://lake/_cache/ratings/fp/run/_GENRE_ASSETS_COMPLETE"
-    script = rendering.emr_presto_statement_script("movielens", "s3://lake/fill.sql", marker)
+    folder = tmp_path / "s3/lake/_cache/rating_aggregates"
+    fill = rendering.AggregateFill(
+        script_uri="s3://lake/fill.sql",
+        source_uri="s3://lake/movielens/ratings/ratings.csv",
+        complete_marker_uri="s3://lake/_cache/rating_aggregates/new/run/_GENRE_ASSETS_COMPLETE",
+        expects_rows=True,
+    )
+    stale = "s3://lake/_cache/rating_aggregates/old/"
+    (folder / "old/run").mkdir(parents=True)
+    (folder / "old/run/_GENRE_ASSETS_COMPLETE").write_text("complete\n")
+    script = rendering.emr_fill_rating_aggregates_script("movielens", [fill], [stale])
     done, seconds = _run(script, env)
     assert done.returncode == 0 and seconds < 10, done.stderr
-    assert (
-        tmp_path / "s3/lake/_cache/ratings/fp/run/_GENRE_ASSETS_COMPLETE"
-    ).read_text() == "complete\n"
+    assert (folder / "new/run/_GENRE_ASSETS_COMPLETE").read_text() == "complete\n"
+    assert f"aws s3 rm --only-show-errors --recursive {stale}" in Path(env["LOG"]).read_text()
+    assert not (folder / "old").exists()
 
-    (tmp_path / "s3/lake/_cache/ratings/fp/run/_GENRE_ASSETS_COMPLETE").unlink()
-    (Path(env["PATH"].split(":")[0]) / "presto-cli").write_text("#!/usr/bin/env bash\nexit 1\n")
+    (folder / "new/run/_GENRE_ASSETS_COMPLETE").unlink()
+    cli = Path(env["PATH"].split(":")[0]) / "presto-cli"
+    # An INSERT that read no row of a file with rows: its "$path" named no file. No marker.
+    cli.write_text("#!/usr/bin/env bash\necho 'INSERT: 0 rows' >&2\n")
+    failed, _ = _run(script, env)
+    assert failed.returncode != 0 and '"$path" did not match' in failed.stderr
+    assert not (folder / "new/run/_GENRE_ASSETS_COMPLETE").exists()
+    # A header-only file may give no row.
+    empty = rendering.AggregateFill(**{**fill.__dict__, "expects_rows": False})
+    script = rendering.emr_fill_rating_aggregates_script("movielens", [empty])
+    assert _run(script, env)[0].returncode == 0
+    (folder / "new/run/_GENRE_ASSETS_COMPLETE").unlink()
+    # A failed INSERT: its reason on stderr, no marker.
+    cli.write_text("#!/usr/bin/env bash\necho 'Query x failed: boom' >&2\nexit 1\n")
     failed, _ = _run(script, {**env, **{k: v for k, v in os.environ.items() if k == "LANG"}})
-    assert failed.returncode != 0
-    assert not (tmp_path / "s3/lake/_cache/ratings/fp/run/_GENRE_ASSETS_COMPLETE").exists()
+    assert failed.returncode != 0 and "Query x failed: boom" in failed.stderr
+    assert not (folder / "new/run/_GENRE_ASSETS_COMPLETE").exists()

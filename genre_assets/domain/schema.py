@@ -89,6 +89,8 @@ _TYPES: dict[str, tuple[str, str]] = {
     "int": ("INT", "INTEGER"),
     "double": ("DOUBLE", "DOUBLE"),
     "decimal(10,4)": ("DECIMAL(10,4)", "DECIMAL(10,4)"),
+    # Exact sums of half-star ratings: 32 integer digits outlast any lake.
+    "decimal(38,6)": ("DECIMAL(38,6)", "DECIMAL(38,6)"),
 }
 
 
@@ -216,4 +218,30 @@ def ratings_cache_spec(table: str, folder: str) -> TableSpec:
         ),
         file_suffix="",
         comment="ratings as Parquet, keyed to the raw files (genre-assets columnar cache)",
+    )
+
+
+# Glue names of the EMR per-file rating aggregates start with this; any other table is not theirs.
+RATING_AGGREGATE_PREFIX = "rating_agg_"
+
+
+def rating_aggregate_spec(table: str, folder: str) -> TableSpec:
+    """One ratings file's aggregate on EMR, as Parquet in the lake: per movie, the exact sum and
+    the count of its valid ratings and the count of all its rows (the local engine's entries,
+    `sql/duckdb/write_rating_aggregate.sql.j2`, hold the same columns)."""
+    if not table.startswith(RATING_AGGREGATE_PREFIX):
+        raise ValueError(f"a rating aggregate's table name starts with {RATING_AGGREGATE_PREFIX}")
+    return TableSpec(
+        name=table,
+        folder=folder,
+        storage=StorageFormat.PARQUET,
+        columns=(
+            # DOUBLE, as the ratings table declares it: a fractional id stays itself.
+            Column("movie_id", "double", "movieId"),
+            Column("rating_sum", "decimal(38,6)", "exact sum of the ratings from 0.5 to 5.0"),
+            Column("rated", "bigint", "number of ratings from 0.5 to 5.0"),
+            Column("ratings", "bigint", "number of rows, out-of-range and unreadable included"),
+        ),
+        file_suffix="",
+        comment="per-movie sums and counts of one ratings file (genre-assets rating aggregate)",
     )

@@ -220,7 +220,7 @@ def test_a_trino_cluster_writes_the_exports_a_presto_cluster_writes_byte_for_byt
     monkeypatch,
 ):
     """GENRE_ASSETS_EMR_SQL_ENGINE=trino: the same genres on a Trino cluster (trino-cli, the
-    trino-connector-hive classification, and the columnar cache filled by Trino's INSERT) give
+    trino-connector-hive classification, and the rating aggregates filled by Trino's INSERT) give
     the bytes the PrestoDB cluster gave."""
     upload_golden_lake(tmp_path)
     instance.add_dynamic_partitions("genre", GENRES)
@@ -243,17 +243,18 @@ def test_a_trino_cluster_writes_the_exports_a_presto_cluster_writes_byte_for_byt
         c for c in cluster["Configurations"] if c["Classification"] == "trino-connector-hive"
     ]
     assert connector["Properties"]["hive.non-managed-table-writes-enabled"] == "true"
-    # The source tables stand; Trino fills the cache Hive defined, then reads it for the export.
+    # The source tables stand; Trino fills the aggregate Hive defined, then reads it for the
+    # export.
     assert step_names(cluster["Id"]) == [
-        "create columnar cache table",
-        "fill columnar cache of ratings",
+        "define rating aggregates",
+        "fill 1 rating aggregate(s), remove 0",
         "trino export of 3 genre(s)",
     ]
     scripts = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/scripts/{trino.run_id}/")
     (query,) = [
         k["Key"] for k in scripts["Contents"] if k["Key"].endswith(".sql") and "genre-" in k["Key"]
     ]
-    assert ".ratings_parquet_" in s3.get_object(Bucket=BUCKET, Key=query)["Body"].read().decode()
+    assert ".rating_agg_" in s3.get_object(Bucket=BUCKET, Key=query)["Body"].read().decode()
     assert {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys} == (
         from_presto
     )
@@ -353,73 +354,60 @@ def test_the_emr_columnar_cache_is_built_once_reused_and_rebuilt_when_ratings_ch
     monkeypatch,
     instance,
 ):
+    """GENRE_ASSETS_EMR_COLUMNAR_CACHE=1: the per-file rating aggregates. PrestoDB cannot CREATE
+    TABLE AS into the lake, so Hive defines each file's table and Presto's INSERT fills it from
+    that file alone; unchanged files are never read again, a changed one alone is (the emulated
+    engine's log of fetched objects), and its stale aggregate goes (added and removed files:
+    test_rating_aggregates_on_emr.py)."""
+    from genre_assets_emulator import presto_cli
+    from genre_assets_tests.emulator import test_rating_aggregates_on_emr as aggregates
+
     monkeypatch.setenv("GENRE_ASSETS_EMR_COLUMNAR_CACHE", "1")
+    log = tmp_path / "query-reads.jsonl"
+    monkeypatch.setenv(presto_cli.READS_LOG_ENV, str(log))
     upload_golden_lake(tmp_path)
     instance.add_dynamic_partitions("genre", GENRES)
     glue, s3 = boto3.client("glue"), boto3.client("s3")
-
-    def cache_tables() -> list[str]:
-        tables = glue.get_tables(DatabaseName="movielens")["TableList"]
-        return sorted(t["Name"] for t in tables if t["Name"].startswith("ratings_parquet_"))
+    golden = (FIXTURES / "golden_lake/movielens/ratings/ratings.csv").read_text()
 
     first = run_genres(instance, GENRES)
     assert first.success, failure_text(first)
     (cluster,) = clusters_by_age()
-    # PrestoDB cannot CREATE TABLE AS into the lake: Hive defines the table, Presto fills it.
     assert step_names(cluster["Id"]) == (
-        STEPS[:3] + ["create columnar cache table", "fill columnar cache of ratings"] + STEPS[3:]
+        STEPS[:3] + ["define rating aggregates", "fill 1 rating aggregate(s), remove 0"] + STEPS[3:]
     )
-    (cache,) = cache_tables()
-    location = glue.get_table(DatabaseName="movielens", Name=cache)["Table"]["StorageDescriptor"][
+    assert aggregates._raw_ratings_read(log) == {"ratings.csv": len(golden.encode())}
+    (table,) = aggregates._aggregate_tables()
+    location = glue.get_table(DatabaseName="movielens", Name=table)["Table"]["StorageDescriptor"][
         "Location"
     ]
-    assert location.startswith(f"{LAKE}/_cache/ratings/")
+    assert location.startswith(f"{LAKE}/_cache/rating_aggregates/")
     marker = location.removeprefix(f"s3://{BUCKET}/").rstrip("/") + "/_GENRE_ASSETS_COMPLETE"
     assert s3.get_object(Bucket=BUCKET, Key=marker)["Body"].read() == b"complete\n"
+    # The exports read from the aggregates equal the local deployment's, byte for byte.
+    expected = aggregates.local_exports(golden_lake, {})
+    assert aggregates._exports() == expected
 
-    # The exports read from the cache equal the local deployment's, byte for byte.
-    local = materialize_genres(golden_lake, GENRES)
-    assert local.success
-    expected = {
-        t.export_key: (golden_lake / t.export_key).read_bytes() for t in genre_targets(GENRES)
-    }
-
-    def exports() -> dict[str, bytes]:
-        return {
-            key: s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["Body"].read()
-            for key in expected
-        }
-
-    assert exports() == expected
-
-    # Unchanged CSVs: the next run reuses the cache (no cache steps) and gives the same bytes.
+    # Unchanged files: no aggregate step, not one byte of raw ratings read, the same bytes.
     second = run_genres(instance, GENRES)
     assert second.success, failure_text(second)
     assert step_names(clusters_by_age()[-1]["Id"]) == ["presto export of 3 genre(s)"]
-    assert cache_tables() == [cache]
-    assert exports() == expected
-    query_keys = [
-        o["Key"]
-        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/scripts/")["Contents"]
-        if "genre-films" in o["Key"] and o["Key"].endswith(".sql")
-    ]
-    assert all(
-        f"movielens.{cache}" in s3.get_object(Bucket=BUCKET, Key=k)["Body"].read().decode()
-        for k in query_keys
-    )
+    assert aggregates._raw_ratings_read(log) == {}
+    assert aggregates._aggregate_tables() == [table]
+    assert aggregates._exports() == expected
 
-    # A changed ratings file: a new cache table under a new fingerprint, never the stale one.
-    upload_golden_lake(
-        tmp_path,
-        ratings_text=(FIXTURES / "golden_lake/movielens/ratings/ratings.csv").read_text()
-        + "9,5,5.0,964982703\n",
-    )
+    # A changed ratings file: it alone is read again, under a new table; the stale one goes.
+    changed = golden + "9,5,5.0,964982703\n"
+    upload_golden_lake(tmp_path, ratings_text=changed)
     third = run_genres(instance, GENRES)
     assert third.success, failure_text(third)
-    assert "fill columnar cache of ratings" in step_names(clusters_by_age()[-1]["Id"])
-    assert len(cache_tables()) == 2 and cache in cache_tables()
-    assert (
-        exports()[genre_targets(["Sci-Fi"])[0].export_key]
-        != expected[genre_targets(["Sci-Fi"])[0].export_key]
-    )
+    assert "fill 1 rating aggregate(s), remove 1" in step_names(clusters_by_age()[-1]["Id"])
+    assert aggregates._raw_ratings_read(log) == {"ratings.csv": len(changed.encode())}
+    (new_table,) = aggregates._aggregate_tables()
+    assert new_table != table
+    assert aggregates._aggregate_folders() == {new_table.removeprefix("rating_agg_")}
+    sci_fi = genre_targets(["Sci-Fi"])[0].export_key
+    assert aggregates._exports()[sci_fi] != expected[sci_fi]
+    (golden_lake / "movielens/ratings/ratings.csv").write_text(changed, encoding="utf-8")
+    assert aggregates._exports() == aggregates.local_exports(golden_lake, {})
     assert wait_until(lambda: all(c["Status"]["State"] == "TERMINATED" for c in clusters_by_age()))

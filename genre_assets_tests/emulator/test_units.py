@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from genre_assets import rendering
-from genre_assets.domain.schema import MOVIES, RATINGS, TableSpec, ratings_cache_spec
+from genre_assets.domain.schema import MOVIES, RATINGS, TableSpec, rating_aggregate_spec
 from genre_assets.domain.targets import GenreTarget
 from genre_assets.domain.tsv import unescape_field
 from genre_assets.resources.aws import glue_tables
@@ -383,7 +383,9 @@ def test_a_file_without_terminator_fails_like_presto_cli(tmp_path):
 def test_every_presto_script_the_pipeline_renders_is_terminated():
     for sql in (
         rendering.presto_genre_query(DB, [SCI_FI]),
-        rendering.presto_fill_columnar_cache(DB, ratings_cache_spec("c", "_cache/c/")),
+        rendering.presto_fill_rating_aggregate(
+            DB, rating_aggregate_spec("rating_agg_c", "_cache/c/"), RATINGS, "s3://lake/r.csv"
+        ),
     ):
         statements, partial = presto_cli.split_statements(sql)
         assert len(statements) == 1 and presto_cli.is_empty_statement(partial), sql
@@ -441,10 +443,11 @@ def test_trino_allows_ctas_with_an_external_location_only_with_both_non_managed_
         )
 
 
-def _cache_table(glue) -> TableSpec:
-    spec = ratings_cache_spec("ratings_parquet_x", "_cache/ratings/x/run/")
+def _aggregate_table(glue) -> TableSpec:
+    spec = rating_aggregate_spec("rating_agg_x", "_cache/rating_aggregates/x/run/")
     hive.run_script(
-        rendering.hive_create_table(DB, spec, "s3://lake/data/_cache/ratings/x/run/"), glue
+        rendering.hive_create_table(DB, spec, "s3://lake/data/_cache/rating_aggregates/x/run/"),
+        glue,
     )
     return spec
 
@@ -460,8 +463,9 @@ def test_insert_into_an_external_table_needs_non_managed_writes(aws, tmp_path, e
         LOCATIONS["ratings"] + "r.csv",
         "userId,movieId,rating,timestamp\n1,10,4.5,1\n2,11,3.0,2\n",
     )
-    spec = _cache_table(glue)
-    insert = rendering.presto_fill_columnar_cache(DB, spec).rstrip().rstrip(";")
+    spec = _aggregate_table(glue)
+    source = LOCATIONS["ratings"] + "r.csv"
+    insert = rendering.presto_fill_rating_aggregate(DB, spec, RATINGS, source).rstrip().rstrip(";")
     with pytest.raises(presto_cli.QueryError, match="Cannot write to non-managed Hive table"):
         presto_cli.run_query(
             insert,
@@ -486,5 +490,74 @@ def test_insert_into_an_external_table_needs_non_managed_writes(aws, tmp_path, e
         engine=engine,
     )
     assert _query(glue, s3, tmp_path / "read", f"SELECT * FROM {spec.name} ORDER BY movie_id") == (
-        "10.0\t4.5\n11.0\t3.0\n"
+        "10.0\t4.500000\t1\t1\n11.0\t3.000000\t1\t1\n"
     )
+
+
+def _reads(log) -> list[tuple[str, str, int]]:
+    return [(e["table"], e["uri"].rsplit("/", 1)[-1], e["bytes"]) for e in presto_cli.read_log(log)]
+
+
+def test_a_path_predicate_reads_only_the_files_it_names_and_the_log_counts_their_bytes(
+    aws, tmp_path
+):
+    """The Hive connector makes no split for a file a `"$path"` domain excludes (PrestoDB's and
+    Trino's InternalHiveSplitFactory): the emulator never fetches it, and logs what it fetched."""
+    glue, s3 = aws
+    s3.create_bucket(Bucket="lake")
+    _create_all(glue)
+    a = "userId,movieId,rating,timestamp\n1,10,4.5,1\n"
+    b = "userId,movieId,rating,timestamp\n2,10,3.0,2\n2,11,1.0,2\n"
+    _put(s3, LOCATIONS["ratings"] + "a.csv", a)
+    _put(s3, LOCATIONS["ratings"] + "b.csv", b)
+    log = tmp_path / "reads.jsonl"
+
+    def query(sql: str, name: str) -> str:
+        return presto_cli.run_query(
+            sql,
+            catalog="hive",
+            schema=DB,
+            output_format="TSV",
+            glue=glue,
+            s3=s3,
+            workdir=tmp_path / name,
+            reads_log=log,
+        )
+
+    b_uri = LOCATIONS["ratings"] + "b.csv"
+    assert query(
+        f'SELECT count(*), "$path" FROM ratings WHERE "$path" = \'{b_uri}\' GROUP BY 2', "one"
+    ) == (f"2\t{b_uri}\n")
+    assert _reads(log) == [("movielens.ratings", "b.csv", len(b))]
+    log.unlink()
+    # IN with several files, a conjunct among others: still pruned.
+    assert (
+        query(
+            f"SELECT count(*) FROM ratings WHERE rating > 0 AND \"$path\" IN ('{b_uri}', 's3://x/y')",
+            "in",
+        )
+        == "2\n"
+    )
+    assert _reads(log) == [("movielens.ratings", "b.csv", len(b))]
+    log.unlink()
+    # A predicate the connector cannot turn into a path domain: every file is read, then filtered.
+    assert query("SELECT count(*) FROM ratings WHERE \"$path\" LIKE '%b.csv'", "like") == "2\n"
+    assert sorted(_reads(log)) == [
+        ("movielens.ratings", "a.csv", len(a)),
+        ("movielens.ratings", "b.csv", len(b)),
+    ]
+    log.unlink()
+    # Without the column the table is as before; the log still counts what was read.
+    assert query("SELECT * FROM ratings ORDER BY user_id, movie_id", "plain").startswith(
+        "1.0\t10.0\t4.5"
+    )
+    assert len(_reads(log)) == 2
+
+
+def test_the_reads_log_reaches_the_console_through_the_step_environment(tmp_path, monkeypatch):
+    from genre_assets_emulator import steps
+
+    monkeypatch.delenv(presto_cli.READS_LOG_ENV, raising=False)
+    assert steps.reads_log_path(tmp_path / "bin") == tmp_path / "query-reads.jsonl"
+    monkeypatch.setenv(presto_cli.READS_LOG_ENV, str(tmp_path / "mine.jsonl"))
+    assert steps.reads_log_path(tmp_path / "bin") == tmp_path / "mine.jsonl"

@@ -11,8 +11,11 @@ Scripts are uploaded under `scripts/<run_id>/`, so concurrent runs never overwri
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -20,7 +23,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field, PrivateAttr
 
 from genre_assets import rendering
-from genre_assets.domain.schema import RATINGS, TableSpec, ratings_cache_spec
+from genre_assets.domain.schema import (
+    RATING_AGGREGATE_PREFIX,
+    RATINGS,
+    TableSpec,
+    rating_aggregate_spec,
+)
 from genre_assets.domain.targets import GenreTarget
 from genre_assets.domain.tsv import PREVIEW_ROWS
 from genre_assets.errors import EngineError
@@ -30,14 +38,40 @@ from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
 from genre_assets.resources.aws.glue_tables import TableShape, matches
 from genre_assets.resources.aws.s3_lake import S3LakeResource
 from genre_assets.resources.engine import EngineResource, GenreExport, head_lines
-from genre_assets.resources.local.columnar_cache import fingerprint as cache_fingerprint
+from genre_assets.resources.lake import LakeObject
 from genre_assets.resources.raw_files import source_files
 from genre_assets.settings import SETTINGS
 
-# Written next to the cache's Parquet files once Presto's INSERT succeeded; hidden (a leading
+# Written next to an aggregate's Parquet files once Presto's INSERT succeeded; hidden (a leading
 # `_`) so Hive and Presto never read it as data.
 CACHE_COMPLETE_MARKER = "_GENRE_ASSETS_COMPLETE"
 RENEWALS_PER_LEASE = 10
+RATING_AGGREGATES_FOLDER = "_cache/rating_aggregates"
+# Part of every aggregate's digest: a change to what an aggregate holds makes new tables.
+AGGREGATE_FORMAT = "movie_id double,rating_sum decimal(38,6),rated,ratings/emr-v1"
+DIGEST_CHARS = 24
+
+
+@dataclass(frozen=True)
+class RatingAggregate:
+    """One ratings file (as listed now) and the table of its aggregate."""
+
+    source: LakeObject
+    spec: TableSpec
+
+
+def aggregate_digest(obj: LakeObject) -> str:
+    """The name of a ratings file's version: its key, ETag and size, and the aggregate format."""
+    payload = json.dumps(
+        {"key": obj.key, "version": obj.version, "size": obj.size, "format": AGGREGATE_FORMAT},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _digest_of(table: str) -> str:
+    """The folder name of an aggregate table (its name after the prefix)."""
+    return table[len(RATING_AGGREGATE_PREFIX) :]
 
 
 class EMREngineResource(EngineResource):
@@ -79,8 +113,9 @@ class EMREngineResource(EngineResource):
     columnar_cache: int = Field(
         default=SETTINGS["emr_columnar_cache"].default_int,
         description=(
-            "1: keep ratings as Parquet in the lake (a Hive DDL step and a Presto INSERT step), "
-            "reused by later runs while the raw CSVs are unchanged; 0: every run scans the CSVs"
+            "1: keep per-file rating aggregates as Parquet tables in the lake (a Hive DDL step "
+            "and a Presto INSERT per new or changed ratings file, reading that file alone), "
+            "reused by later runs; 0: every run scans the CSVs"
         ),
     )
     poll_seconds: int = Field(
@@ -188,54 +223,108 @@ class EMREngineResource(EngineResource):
     def build_columnar_cache(self, log: dg.DagsterLogManager) -> Mapping[str, Any]:
         if not self.columnar_cache:
             # Presto reads the CSVs in parallel on the cluster, and the cluster lives for one
-            # run, so the Parquet copy pays off only across runs: an option, off by default.
-            log.info("Columnar cache: off on EMR (GENRE_ASSETS_EMR_COLUMNAR_CACHE=1 turns it on)")
+            # run, so keeping aggregates pays off only across runs: an option, off by default.
+            log.info(
+                "Rating aggregates: off on EMR (GENRE_ASSETS_EMR_COLUMNAR_CACHE=1 turns them on)"
+            )
             return {"columnar_cache": "off"}
         database = self.catalog.database_name()
-        spec, location = self._ratings_cache()
+        aggregates = self._rating_aggregates()
+        needed = [a for a in aggregates if not self._is_complete(a.spec)]
+        current = {a.spec.name for a in aggregates}
+        stale = [
+            name
+            for name in self.catalog.list_tables()
+            if name.startswith(RATING_AGGREGATE_PREFIX) and name not in current
+        ]
         metadata: dict[str, Any] = {
-            "ratings_cache_table": f"{database}.{spec.name}",
-            "ratings_cache_location": dg.MetadataValue.path(location),
+            "rating_aggregates": len(aggregates),
+            "rating_aggregates_reused": len(aggregates) - len(needed),
+            "rating_aggregates_built": [a.source.key for a in needed],
+            "rating_aggregates_dropped": stale,
+            "rating_aggregates_location": dg.MetadataValue.path(
+                self.lake.uri(RATING_AGGREGATES_FOLDER)
+            ),
         }
-        if self._has_ratings_cache(spec, location):
-            log.info(f"Reused the columnar cache {database}.{spec.name} at {location}")
-            return {**metadata, "ratings_cache_reused": True}
+        if not needed and not stale:
+            log.info(f"Reused the {len(aggregates)} rating aggregate(s) in {database}: no step")
+            return metadata
         # PrestoDB cannot CREATE TABLE ... WITH (external_location) AS SELECT (Trino can, with
-        # a second connector property), so on both Hive defines the external Parquet table (in a
-        # folder of this run: a failed attempt's files are never part of a reused table), the
-        # query engine fills it, and the step marks it complete.
-        created = self._ensure_tables(log, [(spec, location)], "create columnar cache table")
-        name = _script_name("columnar-cache", [spec])
-        sql_uri = self._upload(f"{name}.sql", rendering.presto_fill_columnar_cache(database, spec))
+        # a second connector property), so on both Hive drops the aggregates of files gone or
+        # changed and defines each new one as an external Parquet table (in a folder of this
+        # run: a failed attempt's files are never part of a reused table); the query engine
+        # fills each from its one file and the step marks it complete, then removes the objects
+        # of the dropped ones.
+        script = "\n".join(
+            [rendering.hive_drop_table(database, name) for name in stale]
+            + [
+                rendering.hive_create_table(database, a.spec, self.lake.uri(a.spec.folder))
+                for a in needed
+            ]
+        )
+        hql_uri = self._upload(
+            _script_name("rating-aggregates", [*stale, *needed]) + ".hql", script
+        )
+        steps = [emr_cluster.hive_step("define rating aggregates", hql_uri)]
+        fills = []
+        for number, aggregate in enumerate(needed):
+            source_uri = self.lake.uri(aggregate.source.key)
+            sql = rendering.presto_fill_rating_aggregate(
+                database, aggregate.spec, RATINGS, source_uri
+            )
+            fills.append(
+                rendering.AggregateFill(
+                    script_uri=self._upload(
+                        f"{_script_name('rating-aggregate', needed)}-{number}.sql", sql
+                    ),
+                    source_uri=source_uri,
+                    complete_marker_uri=self.lake.uri(
+                        aggregate.spec.folder + CACHE_COMPLETE_MARKER
+                    ),
+                    expects_rows=aggregate.source.size > len(",".join(RATINGS.csv_header)) + 2,
+                )
+            )
+        removed = [
+            self.lake.uri(f"{RATING_AGGREGATES_FOLDER}/{_digest_of(name)}/") for name in stale
+        ]
         shell_uri = self._upload(
-            f"{name}.sh",
-            rendering.emr_presto_statement_script(
-                database,
-                sql_uri,
-                self.lake.uri(spec.folder + CACHE_COMPLETE_MARKER),
-                cli=self._query_engine().cli,
+            _script_name("rating-aggregates", needed) + ".sh",
+            rendering.emr_fill_rating_aggregates_script(
+                database, fills, removed, cli=self._query_engine().cli
             ),
         )
-        steps = self._run_steps(
-            log, [emr_cluster.shell_step("fill columnar cache of ratings", shell_uri)]
+        steps.append(
+            emr_cluster.shell_step(
+                f"fill {len(needed)} rating aggregate(s), remove {len(stale)}", shell_uri
+            )
         )
-        return {**metadata, **created, **steps, "ratings_cache_reused": False}
+        log.info(
+            f"Rating aggregates: {len(needed)} to build ({', '.join(a.source.key for a in needed) or 'none'}), "
+            f"{len(aggregates) - len(needed)} reused, {len(stale)} to drop"
+        )
+        return {**metadata, **self._run_steps(log, steps)}
 
     def export_genres(
         self, log: dg.DagsterLogManager, targets: Sequence[GenreTarget]
     ) -> list[GenreExport]:
         database = self.catalog.database_name()
-        ratings_table = RATINGS.name
+        aggregate_tables: list[str] = []
         if self.columnar_cache:
-            spec, location = self._ratings_cache()
-            if self._has_ratings_cache(spec, location):
-                ratings_table = spec.name
+            aggregates = self._rating_aggregates()
+            if aggregates and all(self._is_complete(a.spec) for a in aggregates):
+                aggregate_tables = [a.spec.name for a in aggregates]
             else:
-                log.warning("The columnar cache is on but not complete: the query reads the CSVs")
-        log.info(f"The genre query reads ratings from {database}.{ratings_table}")
+                log.warning("Rating aggregates are on but not complete: the query reads the CSVs")
+        source = (
+            f"{len(aggregate_tables)} rating aggregate table(s)"
+            if aggregate_tables
+            else f"{database}.{RATINGS.name}"
+        )
+        log.info(f"The genre query reads ratings from {source}")
         name = _script_name("genre-films", targets)
         query_uri = self._upload(
-            f"{name}.sql", rendering.presto_genre_query(database, targets, ratings_table)
+            f"{name}.sql",
+            rendering.presto_genre_query(database, targets, aggregate_tables=aggregate_tables),
         )
         export_uris = [self.lake.uri(t.export_key) for t in targets]
         engine = self._query_engine()
@@ -293,27 +382,34 @@ class EMREngineResource(EngineResource):
         call (GENRE_ASSETS_EMR_SQL_ENGINE)."""
         return emr_cluster.query_engine(self.sql_engine)
 
-    def _ratings_cache(self) -> tuple[TableSpec, str]:
-        """The cache table for the raw ratings files as they are now, with the folder this run
-        would fill (`_cache/ratings/<fingerprint>/<run id>/`), and that folder's URI."""
-        fingerprint = cache_fingerprint(RATINGS, source_files(self.lake, RATINGS))
-        spec = ratings_cache_spec(
-            f"ratings_parquet_{fingerprint[:16]}", f"_cache/ratings/{fingerprint}/{self._run_id}/"
-        )
-        return spec, self.lake.uri(spec.folder)
+    def _rating_aggregates(self) -> list[RatingAggregate]:
+        """One aggregate per ratings file as the files are now, each in the folder this run
+        would fill (`_cache/rating_aggregates/<digest>/<run id>/`); the digest is of the file's
+        key, version (ETag) and size and of what an aggregate holds."""
+        return [
+            RatingAggregate(
+                obj,
+                rating_aggregate_spec(
+                    f"{RATING_AGGREGATE_PREFIX}{digest[:DIGEST_CHARS]}",
+                    f"{RATING_AGGREGATES_FOLDER}/{digest[:DIGEST_CHARS]}/{self._run_id}/",
+                ),
+            )
+            for obj in source_files(self.lake, RATINGS)
+            for digest in [aggregate_digest(obj)]
+        ]
 
-    def _has_ratings_cache(self, spec: TableSpec, location: str) -> bool:
-        """Glue has the cache table for these raw files, over a folder of theirs (filled by any
-        run) that a completed INSERT marked complete."""
+    def _is_complete(self, spec: TableSpec) -> bool:
+        """Glue has the table `spec` names, over a folder of its digest (filled by any run) that
+        a completed INSERT marked complete."""
         glue_table = self.catalog.glue_table(spec.name)
         if glue_table is None:
             return False
         actual = glue_table.get("StorageDescriptor", {}).get("Location", "").rstrip("/") + "/"
-        fingerprint_folder = spec.folder.rstrip("/").rsplit("/", 1)[0] + "/"
-        root = self.lake.uri(fingerprint_folder)
+        digest_folder = spec.folder.rstrip("/").rsplit("/", 1)[0] + "/"
+        root = self.lake.uri(digest_folder)
         if not actual.startswith(root) or not matches(glue_table, TableShape.of_spec(spec, actual)):
             return False
-        filled_key = fingerprint_folder + actual[len(root) :]
+        filled_key = digest_folder + actual[len(root) :]
         return self.lake.exists(filled_key + CACHE_COMPLETE_MARKER)
 
     def _ensure_tables(

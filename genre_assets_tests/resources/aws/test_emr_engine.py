@@ -227,24 +227,195 @@ def test_teardown_terminates_a_cluster_left_by_a_successful_run(aws_env, step_dr
 
 
 def test_a_cache_table_is_reused_only_once_its_insert_marked_it_complete(aws_env):
-    """A failed INSERT leaves a defined table over partial files: never read it as the cache."""
+    """A failed INSERT leaves a defined table over partial files: never read it as an aggregate."""
     engine = aws_resources(columnar_cache=1)["engine"]
-    spec, location = engine._ratings_cache()
-    assert location.startswith(f"{LAKE_URI}/_cache/ratings/") and location.endswith("/local-run/")
-    assert not engine._has_ratings_cache(spec, location)
-    # An earlier run's folder of the same raw files, defined in Glue but not (yet) complete.
+    (aggregate,) = engine._rating_aggregates()
+    spec = aggregate.spec
+    assert aggregate.source.key == "movielens/ratings/ratings.csv"
+    assert spec.name.startswith("rating_agg_") and spec.folder.endswith("/local-run/")
+    location = f"{LAKE_URI}/{spec.folder}"
+    assert not engine._is_complete(spec)
+    # An earlier run's folder of the same file version, defined in Glue but not (yet) complete.
     earlier = location.replace("/local-run/", "/an-earlier-run/")
     boto3.client("glue", region_name=REGION).create_database(DatabaseInput={"Name": "movielens"})
     boto3.client("glue", region_name=REGION).create_table(
         DatabaseName="movielens",
         TableInput=table_input(spec.name, glue_tables.TableShape.of_spec(spec, earlier)),
     )
-    assert not engine._has_ratings_cache(spec, location)
+    assert not engine._is_complete(spec)
     bucket, key = earlier.removeprefix("s3://").split("/", 1)
     boto3.client("s3", region_name=REGION).put_object(
         Bucket=bucket, Key=key + "_GENRE_ASSETS_COMPLETE", Body=b"complete\n"
     )
-    assert engine._has_ratings_cache(spec, location)
+    assert engine._is_complete(spec)
+
+
+def test_an_aggregate_is_named_after_its_files_key_etag_and_size(aws_env):
+    engine = aws_resources(columnar_cache=1)["engine"]
+    (before,) = engine._rating_aggregates()
+    s3 = boto3.client("s3", region_name=REGION)
+    key = "data/movielens/ratings/ratings.csv"
+    body = s3.get_object(Bucket="genre-lake", Key=key)["Body"].read()
+    s3.put_object(Bucket="genre-lake", Key=key, Body=body)  # same bytes: same ETag and size
+    assert [a.spec.name for a in engine._rating_aggregates()] == [before.spec.name]
+    s3.put_object(Bucket="genre-lake", Key=key, Body=body + b"9,1,4.0,1\n")
+    (changed,) = engine._rating_aggregates()
+    assert changed.spec.name != before.spec.name
+
+
+def _markers_too(monkeypatch):
+    """The step driver's shell steps also write the completion markers their script names (as
+    the real fill step does once each INSERT succeeded)."""
+    from genre_assets_tests.support import aws as support
+
+    upload_exports = support._upload_empty_exports
+
+    def complete(step) -> None:
+        upload_exports(step)
+        s3 = boto3.client("s3", region_name=REGION)
+        for uri in re.findall(
+            r"aws s3 cp --only-show-errors - '?(s3://[^'\s]+)", _shell_script(step)
+        ):
+            bucket, key = uri[5:].split("/", 1)
+            s3.put_object(Bucket=bucket, Key=key, Body=b"complete\n")
+
+    monkeypatch.setattr(support, "_upload_empty_exports", complete)
+
+
+def _run_and_list_steps(resources) -> list:
+    """Materialize every asset; the steps of the cluster the run started."""
+    before = {c.id for c in clusters()}
+    assert _materialize(resources).success
+    (cluster,) = [c for c in clusters() if c.id not in before]
+    return list(cluster.steps)
+
+
+def _step(steps: list, prefix: str):
+    (step,) = [s for s in steps if s.name.startswith(prefix)]
+    return step
+
+
+def _script_of(step) -> str:
+    if step.args[0] == "bash":
+        return _shell_script(step)
+    bucket, key = step.args[step.args.index("-f") + 1][5:].split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def _fill_sqls(script: str) -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    texts = []
+    for uri in re.findall(r"aws s3 cp --only-show-errors '?(s3://[^'\s]+\.sql)", script):
+        bucket, key = uri[5:].split("/", 1)
+        texts.append(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+    return texts
+
+
+def _export_query(step) -> str:
+    (uri,) = re.findall(r"aws s3 cp --only-show-errors '?(s3://[^'\s]+\.sql)", _shell_script(step))
+    bucket, key = uri[5:].split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def _aggregate_tables() -> list[str]:
+    glue = boto3.client("glue", region_name=REGION)
+    names = [t["Name"] for t in glue.get_tables(DatabaseName="movielens")["TableList"]]
+    return sorted(n for n in names if n.startswith("rating_agg_"))
+
+
+def _aggregate_objects() -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    listed = s3.list_objects_v2(Bucket="genre-lake", Prefix="data/_cache/rating_aggregates/")
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def test_rating_aggregates_are_built_per_new_file_reused_and_dropped_with_their_file(
+    aws_env, step_driver, monkeypatch
+):
+    """GENRE_ASSETS_EMR_COLUMNAR_CACHE=1: one aggregate table per ratings file version, filled by
+    an INSERT that reads that file alone ("$path"), reused while the file is unchanged; the
+    genre query reads their union; a removed or changed file's aggregate is dropped (table and
+    objects)."""
+    _markers_too(monkeypatch)
+    resources = aws_resources(columnar_cache=1)
+    s3 = boto3.client("s3", region_name=REGION)
+    ratings = "s3://genre-lake/data/movielens/ratings/"
+
+    # First run: the one ratings file is aggregated, then the query reads its aggregate.
+    steps = _run_and_list_steps(resources)
+    hive, fill = _step(steps, "define rating aggregates"), _step(steps, "fill ")
+    assert hive.args[0] == "hive-script"
+    assert fill.name == "fill 1 rating aggregate(s), remove 0"
+    (first,) = _aggregate_tables()
+    assert f"CREATE EXTERNAL TABLE movielens.{first} (" in _script_of(hive)
+    assert "STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet" in _script_of(hive)
+    (sql,) = _fill_sqls(_script_of(fill))
+    assert f"WHERE \"$path\" = '{ratings}ratings.csv'" in sql
+    assert f"INSERT INTO movielens.{first}\n" in sql
+    query = _export_query(_step(steps, "presto export"))
+    assert f"FROM movielens.{first}" in query and "FROM movielens.ratings" not in query
+
+    # Unchanged files: no aggregate step at all, the same table read.
+    steps = _run_and_list_steps(resources)
+    assert not any("rating aggregate" in s.name for s in steps), [s.name for s in steps]
+    assert f"FROM movielens.{first}" in _export_query(_step(steps, "presto export"))
+
+    # A new file: only it is aggregated; the query reads both.
+    s3.put_object(
+        Bucket="genre-lake",
+        Key="data/movielens/ratings/ratings-2.csv",
+        Body=b"userId,movieId,rating,timestamp\n9,1,4.0,1\n",
+    )
+    steps = _run_and_list_steps(resources)
+    fill = _step(steps, "fill ")
+    assert fill.name == "fill 1 rating aggregate(s), remove 0"
+    (sql,) = _fill_sqls(_script_of(fill))
+    assert f"\"$path\" = '{ratings}ratings-2.csv'" in sql
+    both = _aggregate_tables()
+    assert len(both) == 2 and first in both
+    query = _export_query(_step(steps, "presto export"))
+    assert all(f"FROM movielens.{name}" in query for name in both) and "UNION ALL" in query
+
+    # A changed file: its new version aggregated alone, the old version's table and objects go.
+    s3.put_object(
+        Bucket="genre-lake",
+        Key="data/movielens/ratings/ratings-2.csv",
+        Body=b"userId,movieId,rating,timestamp\n9,1,4.0,1\n9,2,3.0,1\n",
+    )
+    (old_second,) = [n for n in both if n != first]
+    old_folder = f"_cache/rating_aggregates/{old_second.removeprefix('rating_agg_')}/"
+    assert any(old_folder in k for k in _aggregate_objects())
+    steps = _run_and_list_steps(resources)
+    hive, fill = _step(steps, "define rating aggregates"), _step(steps, "fill ")
+    assert f"DROP TABLE IF EXISTS movielens.{old_second};" in _script_of(hive)
+    assert fill.name == "fill 1 rating aggregate(s), remove 1"
+    assert (
+        f"aws s3 rm --only-show-errors --recursive s3://genre-lake/data/{old_folder}"
+        in _script_of(fill)
+    )
+    (sql,) = _fill_sqls(_script_of(fill))
+    assert "ratings-2.csv" in sql
+    assert first in _aggregate_tables() and old_second not in _aggregate_tables()
+
+    # A removed file: its aggregate is dropped, nothing is filled, the query reads the rest.
+    s3.delete_object(Bucket="genre-lake", Key="data/movielens/ratings/ratings-2.csv")
+    steps = _run_and_list_steps(resources)
+    fill = _step(steps, "fill ")
+    assert fill.name == "fill 0 rating aggregate(s), remove 1"
+    assert _fill_sqls(_script_of(fill)) == []
+    assert _aggregate_tables() == [first]
+    query = _export_query(_step(steps, "presto export"))
+    assert f"FROM movielens.{first}" in query and "UNION ALL" not in query
+
+
+def test_an_incomplete_aggregate_makes_the_query_read_the_csvs(aws_env, step_driver):
+    """Without the fill step's markers (the plain step driver writes none), the export never
+    reads a table whose INSERT may not have finished."""
+    steps = _run_and_list_steps(aws_resources(columnar_cache=1))
+    query = _export_query(_step(steps, "presto export"))
+    assert "FROM movielens.ratings" in query and "rating_agg_" not in query
 
 
 def _shell_script(step) -> str:
@@ -276,7 +447,7 @@ def test_a_trino_run_installs_trino_with_its_glue_connector_and_its_steps_call_t
     assert {a.name for a in cluster.applications} == {"Hadoop", "Hive", "Trino"}
     shell_steps = [s for s in cluster.steps if s.args[0] == "bash"]
     assert [s.name for s in shell_steps] == [
-        "fill columnar cache of ratings",
+        "fill 1 rating aggregate(s), remove 0",
         "trino export of 3 genre(s)",
     ]
     for step in shell_steps:
