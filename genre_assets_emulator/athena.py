@@ -3,7 +3,8 @@
 moto 5.2's Athena records a query and reports it SUCCEEDED on the first GetQueryExecution,
 runs nothing, writes no result and ignores ClientRequestToken. The middleware therefore answers
 `StartQueryExecution`, `GetQueryExecution`, `StopQueryExecution` and `ListQueryExecutions` here (the other Athena calls,
-e.g. CreateWorkGroup, stay moto's, whose workgroups, `primary` included, this module consults):
+e.g. CreateWorkGroup, stay moto's, whose workgroups, `primary` included, this module consults;
+GetWorkGroup of an unknown workgroup is refused here as Athena refuses it, moto answers it empty):
 
 - StartQueryExecution refuses a query string of more than one statement (InvalidRequestException
   "Only one sql statement is allowed", synchronously, as Athena does) and an unknown workgroup;
@@ -198,6 +199,12 @@ class AthenaService:
         with self._lock:
             return {"QueryExecution": execution.describe()}
 
+    def require_workgroup(self, workgroup: str, region: str) -> None:
+        """Athena's answer to a workgroup it does not have (moto's GetWorkGroup answers an
+        unknown name with an empty 200)."""
+        if workgroup not in self._workgroups(region):
+            raise RequestError("InvalidRequestException", f"WorkGroup {workgroup} is not found.")
+
     def _start(
         self, request: dict[str, Any], region: str, authorize: Authorizer | None
     ) -> dict[str, Any]:
@@ -215,8 +222,7 @@ class AthenaService:
                 "InvalidRequestException", f"Only one sql statement is allowed. Got: {query}"
             )
         workgroup = str(request.get("WorkGroup") or "primary")
-        if workgroup not in self._workgroups(region):
-            raise RequestError("InvalidRequestException", f"WorkGroup {workgroup} is not found.")
+        self.require_workgroup(workgroup, region)
         context = request.get("QueryExecutionContext") or {}
         output = str((request.get("ResultConfiguration") or {}).get("OutputLocation", ""))
         if not output.startswith("s3://"):

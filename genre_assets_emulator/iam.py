@@ -493,13 +493,7 @@ query_workgroups: dict[str, str] = {}
 
 def _athena(operation: str, params: Mapping[str, Any], account: str, region: str) -> list[Request]:
     workgroups = f"arn:aws:athena:{region}:{account}:workgroup"
-    if operation == "StartQueryExecution":
-        return [
-            Request(
-                f"athena:{operation}", (f"{workgroups}/{params.get('WorkGroup') or 'primary'}",)
-            )
-        ]
-    if operation == "ListQueryExecutions":
+    if operation in ("StartQueryExecution", "ListQueryExecutions", "GetWorkGroup"):
         return [
             Request(
                 f"athena:{operation}", (f"{workgroups}/{params.get('WorkGroup') or 'primary'}",)

@@ -239,6 +239,14 @@ class EmulatorMiddleware:
                 )
         if service == "athena" and operation in athena_api.OPERATIONS and self._athena:
             return self._athena_call(environ, start_response, operation, region, caller)
+        if service == "athena" and operation == "GetWorkGroup" and self._athena:
+            try:
+                name = json.loads(_read_body(environ) or b"{}").get("WorkGroup", "")
+                self._athena.require_workgroup(str(name), region)
+            except athena_api.RequestError as error:
+                return _json_response(
+                    start_response, "400 Bad Request", {"__type": error.kind, "Message": str(error)}
+                )
         if service == "elasticmapreduce" and operation == "ListInstanceFleets":
             return self._list_instance_fleets(environ, start_response)
         if service == "elasticmapreduce" and operation == "DescribeReleaseLabel":

@@ -208,33 +208,45 @@ def test_every_genre_assets_command_the_recipe_shows_is_a_subcommand():
     assert lines[-1] == f"{len(checks)} checks: {ok} ok, {failed} failed, 0 skipped"
 
 
-def test_the_recipes_sed_lines_fill_in_both_iam_policies():
+def test_the_recipes_sed_lines_fill_in_every_iam_policy():
+    from genre_assets.settings import SETTINGS
     from genre_assets_emulator import iam
     from genre_assets_tests.support.aws import iam_values
 
     text = _deploy_doc()
     env = _env_file(text)
-    (block,) = _blocks(text, "sed -e")
     filled = {}
-    for command in _commands(block):
-        if not command.startswith("sed "):
-            continue
-        argv = shlex.split(command)
-        argv = argv[: argv.index(">")]  # the file it writes is the operator's
-        values = dict(re.findall(r"^s\|\$\{(\w+)\}\|([^|]*)\|g$", "\n".join(argv), re.MULTILINE))
-        policy = argv[-1]
-        done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-        assert "${" not in done.stdout, f"a placeholder of {policy} is left unfilled"
-        assert json.loads(done.stdout)["Statement"] == iam.load_policy(REPO_ROOT / policy, values)
-        filled[policy] = values
-    assert set(filled) == {"deploy/iam-policy.json", "deploy/iam-instance-profile-policy.json"}
+    for block in _blocks(text, "sed -e"):
+        for command in _commands(block):
+            if not command.startswith("sed "):
+                continue
+            argv = shlex.split(command)
+            argv = argv[: argv.index(">")]  # the file it writes is the operator's
+            pattern = r"^s\|\$\{(\w+)\}\|([^|]*)\|g$"
+            values = dict(re.findall(pattern, "\n".join(argv), re.MULTILINE))
+            policy = argv[-1]
+            done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+            assert "${" not in done.stdout, f"a placeholder of {policy} is left unfilled"
+            loaded = iam.load_policy(REPO_ROOT / policy, values)
+            assert json.loads(done.stdout)["Statement"] == loaded
+            filled[policy] = values
+    assert set(filled) == {
+        "deploy/iam-policy.json",
+        "deploy/iam-instance-profile-policy.json",
+        "deploy/iam-policy-athena.json",
+    }
     # The values are the recipe's own: its lake, its region, the pipeline's defaults.
-    expected = {**iam_values(env["GENRE_ASSETS_LAKE"]), "Region": env["GENRE_ASSETS_AWS_REGION"]}
+    expected = {
+        **iam_values(env["GENRE_ASSETS_LAKE"]),
+        "Region": env["GENRE_ASSETS_AWS_REGION"],
+        "WorkGroup": SETTINGS["athena_workgroup"].default,
+    }
     for values in filled.values():
         assert {k: v for k, v in expected.items() if k in values} == {
             k: v for k, v in values.items() if k != "Account"
         }
     assert set(filled["deploy/iam-policy.json"]) == set(iam.PLACEHOLDERS)
+    assert set(filled["deploy/iam-policy-athena.json"]) == set(iam.ATHENA_PLACEHOLDERS)
 
 
 def test_the_doctor_without_its_policy_file_says_it_cannot_tell_denials_apart(

@@ -1,8 +1,10 @@
 """`genre-assets doctor`: a read-only preflight of the configured deployment.
 
 One line per check (`ok`, `FAIL` or `skip`, its name, what was found); a failure carries its
-fix, a command or a setting, on the same line or the next. No cluster is started, no query run,
-nothing that costs money: on `aws` the only write is a probe object under `<lake>/scripts/`,
+fix, a command or a setting, on the same line or the next. On `aws` the lake and Glue are checked
+for every engine, then what the engine needs: EMR's roles, subnets and release, or Athena's
+workgroup and result location. No cluster is started, no query run, nothing that costs money:
+the only writes are probe objects under `<lake>/scripts/` (and Athena's result location),
 deleted at once. The exit status is 1 when any check fails, else 0.
 """
 
@@ -29,17 +31,39 @@ from genre_assets.settings import DEFAULT_DEPLOYMENT, DEPLOYMENT_ENV, SETTINGS
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
 
 
-# The least-privilege policy ships in the repository, not in the wheel: found from a checkout.
-def _shipped_policy() -> Path:
-    """deploy/iam-policy.json as installed: package data `genre_assets.deploy` (setup.py)."""
+def _shipped_policy(name: str) -> Path:
+    """deploy/<name> as installed: package data `genre_assets.deploy` (setup.py)."""
     try:
-        return Path(str(resources.files("genre_assets.deploy"))) / "iam-policy.json"
+        return Path(str(resources.files("genre_assets.deploy"))) / name
     except ModuleNotFoundError:  # an editable install made before deploy/ was shipped
-        return Path(__file__).resolve().parents[2] / "deploy" / "iam-policy.json"
+        return Path(__file__).resolve().parents[2] / "deploy" / name
 
 
-POLICY_FILE = _shipped_policy()
+# The least-privilege policy of each AWS engine (GENRE_ASSETS_AWS_ENGINE).
+POLICY_FILE = _shipped_policy("iam-policy.json")
+ATHENA_POLICY_FILE = _shipped_policy("iam-policy-athena.json")
 CREATE_DEFAULT_ROLES = "aws emr create-default-roles"
+
+# The checks of each deployment, in the order they print: the one list the doctor skips from and
+# the tests hold its output to.
+LOCAL_CHECKS = ("lake folder", "movies files", "ratings files", "catalog folder")
+AWS_CHECKS = (
+    "aws region",
+    "aws credentials",
+    "movies files",
+    "ratings files",
+    "lake write",
+    "glue database",
+)
+ENGINE_CHECKS = {
+    "emr": ("emr service role", "emr instance profile", "subnets", "emr release"),
+    "athena": ("athena workgroup", "athena results"),
+}
+
+
+def aws_checks(engine: str) -> tuple[str, ...]:
+    """The checks the doctor makes of the aws deployment with `engine` (emr or athena)."""
+    return AWS_CHECKS + ENGINE_CHECKS[engine]
 
 
 @dataclass(frozen=True)
@@ -128,7 +152,7 @@ def _local_checks(resources: Any) -> Iterator[Check]:
     folder = run_check("lake folder", lambda: f"{lake.root_uri} exists")
     yield folder
     if folder.status != OK:
-        for name in ("movies files", "ratings files", "catalog folder"):
+        for name in LOCAL_CHECKS[1:]:
             yield Check(SKIP, name, "needs the lake folder")
         return
     yield run_check("movies files", _raw_files_probe(lake, MOVIES))
@@ -156,11 +180,13 @@ def _catalog_writable(file: Path) -> str:
 # -- aws ------------------------------------------------------------------------------------------
 
 
-def policy_actions() -> set[str] | None:
-    """The actions deploy/iam-policy.json allows; None outside a checkout (no policy file)."""
-    if not POLICY_FILE.is_file():
+def policy_actions(file: Path | None = None) -> set[str] | None:
+    """The actions the engine's policy (default deploy/iam-policy.json) allows; None when the
+    file is missing (a broken install)."""
+    file = file or POLICY_FILE
+    if not file.is_file():
         return None
-    statements = json.loads(POLICY_FILE.read_text())["Statement"]
+    statements = json.loads(file.read_text())["Statement"]
     actions: set[str] = set()
     for statement in statements:
         action = statement.get("Action", [])
@@ -187,14 +213,19 @@ _S3_ACTIONS = {
 
 
 def _not_granted(
-    action: str, by_hand: str, policy: set[str] | None, resource: str = ""
+    action: str,
+    by_hand: str,
+    policy: set[str] | None,
+    resource: str = "",
+    policy_file: Path | None = None,
 ) -> Exception:
     """AccessDenied on `action`: a failure when the pipeline's policy grants it (so it is not
     attached), else a skip: the doctor merely lacks a right the pipeline does not need."""
     if policy is None or action in policy:
         return Failed(
             f"access denied to {action}" + (f" on {resource}" if resource else ""),
-            f"attach deploy/iam-policy.json (which grants {action}) to these credentials",
+            f"attach deploy/{(policy_file or POLICY_FILE).name} (which grants {action}) to "
+            "these credentials",
         )
     return Skipped(
         f"these credentials may not call {action} (the pipeline needs no such right); "
@@ -205,17 +236,20 @@ def _not_granted(
 def _aws_checks(resources: Any) -> Iterator[Check]:
     from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
+    from genre_assets.resources.aws.athena_engine import AthenaEngineResource
     from genre_assets.resources.aws.clients import configuration_error
 
     lake, catalog, engine = resources.lake, resources.catalog, resources.engine
     aws = engine.aws
-    policy = policy_actions()
+    kind = "athena" if isinstance(engine, AthenaEngineResource) else "emr"
+    policy_file = ATHENA_POLICY_FILE if kind == "athena" else POLICY_FILE
+    policy = policy_actions(policy_file)
     if policy is None:
         yield Check(
             SKIP,
             "iam policy",
-            f"{POLICY_FILE} not found (reinstall genre-assets): access denials cannot be told apart "
-            "from rights the pipeline does not need",
+            f"{policy_file} not found (reinstall genre-assets): access denials cannot be told "
+            "apart from rights the pipeline does not need",
         )
 
     def region() -> str:
@@ -238,16 +272,7 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
     first = [run_check("aws region", region), run_check("aws credentials", identity)]
     yield from first
     if any(c.status != OK for c in first):
-        for name in (
-            "movies files",
-            "ratings files",
-            "lake write",
-            "glue database",
-            "emr service role",
-            "emr instance profile",
-            "subnets",
-            "emr release",
-        ):
+        for name in aws_checks(kind)[len(first) :]:
             yield Check(SKIP, name, "needs AWS credentials and a region")
         return
 
@@ -264,7 +289,7 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
             action = _S3_ACTIONS.get(
                 error.operation_name, "s3:ListBucket, s3:GetObject and s3:PutObject"
             )
-            return _not_granted(action, "", None, uri)
+            return _not_granted(action, "", None, uri, policy_file)
         return Failed(f"S3 answered {code}: {error}", "check GENRE_ASSETS_LAKE")
 
     def raw(table: TableSpec) -> Callable[[], str]:
@@ -306,26 +331,124 @@ def _aws_checks(resources: Any) -> Iterator[Check]:
         except ClientError as error:
             if _denied(error):
                 raise _not_granted(
-                    "glue:GetDatabase", f"aws glue get-database --name {database}", policy
+                    "glue:GetDatabase",
+                    f"aws glue get-database --name {database}",
+                    policy,
+                    policy_file=policy_file,
                 ) from None
             raise
         if exists:
             return f"{database} exists"
+        shipped = f"deploy/{policy_file.name}"
         if policy is None:
-            grants = "(deploy/iam-policy.json not found: its Glue rights are not checked)"
+            grants = f"({shipped} not found: its Glue rights are not checked)"
         else:
             glue = sorted(a for a in policy if a.startswith("glue:"))
-            creates = "glue:CreateDatabase" in policy
-            grants = f"deploy/iam-policy.json grants {', '.join(glue) or 'no Glue action'}; " + (
+            grants = f"{shipped} grants {', '.join(glue) or 'no Glue action'}; " + (
                 "that includes glue:CreateDatabase"
-                if creates
-                else f"the creating Hive step runs as the instance profile's role "
+                if "glue:CreateDatabase" in policy
+                else "the creating Hive step runs as the instance profile's role "
                 f"({engine.job_flow_role}), which must allow glue:CreateDatabase"
+                if kind == "emr"
+                else "Athena creates it with these credentials, which must allow "
+                "glue:CreateDatabase"
             )
-        return f"{database} does not exist yet: the first run creates it on EMR; {grants}"
+        where = "with Athena DDL" if kind == "athena" else "on EMR"
+        return f"{database} does not exist yet: the first run creates it {where}; {grants}"
 
     yield run_check("glue database", glue_database)
+    if kind == "athena":
+        yield from _athena_checks(engine, policy)
+    else:
+        yield from _emr_checks(engine, policy)
 
+
+def _athena_checks(engine: Any, policy: set[str] | None) -> Iterator[Check]:
+    from botocore.exceptions import ClientError
+
+    from genre_assets.resources.aws.s3_lake import parse_s3_uri
+
+    aws, workgroup = engine.aws, engine.workgroup
+    missing_fix = (
+        f"`aws athena create-work-group --name {workgroup}`, or set GENRE_ASSETS_ATHENA_WORKGROUP "
+        "to one of `aws athena list-work-groups`"
+    )
+    # The workgroup's own result location, when it overrides the one the engine asks for.
+    enforced: list[str] = []
+
+    def workgroup_state() -> str:
+        try:
+            group = aws.client("athena").get_work_group(WorkGroup=workgroup).get("WorkGroup")
+        except ClientError as error:
+            if _error_code(error) == "InvalidRequestException":
+                message = error.response.get("Error", {}).get("Message", "")
+                raise Failed(f"Athena answered: {message or error}", missing_fix) from None
+            if _denied(error):
+                raise _not_granted(
+                    "athena:GetWorkGroup",
+                    f"aws athena get-work-group --work-group {workgroup}",
+                    policy,
+                    policy_file=ATHENA_POLICY_FILE,
+                ) from None
+            raise
+        if not group:
+            raise Failed(f"the workgroup {workgroup} does not exist", missing_fix)
+        if group.get("State") != "ENABLED":
+            raise Failed(
+                f"the workgroup {workgroup} is {group.get('State')}: Athena runs no query in it",
+                f"aws athena update-work-group --work-group {workgroup} --state ENABLED",
+            )
+        configuration = group.get("Configuration", {})
+        version = configuration.get("EngineVersion", {}).get("EffectiveEngineVersion", "")
+        detail = f"{workgroup} is ENABLED" + (f" ({version})" if version else "")
+        own = configuration.get("ResultConfiguration", {}).get("OutputLocation", "")
+        if configuration.get("EnforceWorkGroupConfiguration") and own:
+            enforced.append(own)
+            detail += (
+                f"; it enforces its result location {own} over GENRE_ASSETS_ATHENA_OUTPUT_LOCATION"
+            )
+        return detail
+
+    def results() -> str:
+        location = enforced[0] if enforced else engine.result_location()
+        bucket, prefix = parse_s3_uri(location)
+        key = f"{prefix}/doctor-probe-{secrets.token_hex(6)}".lstrip("/")
+        uri = f"s3://{bucket}/{key}"
+        s3 = aws.client("s3")
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"genre-assets doctor probe\n")
+        except ClientError as error:
+            if _error_code(error) == "NoSuchBucket":
+                raise Failed(
+                    f"the result bucket {bucket} does not exist",
+                    f"create it with `aws s3 mb s3://{bucket}`, or set "
+                    "GENRE_ASSETS_ATHENA_OUTPUT_LOCATION to an existing s3://bucket/prefix/",
+                ) from None
+            if _denied(error):
+                raise _not_granted("s3:PutObject", "", None, uri, ATHENA_POLICY_FILE) from None
+            raise Failed(
+                f"S3 answered {_error_code(error)}: {error}",
+                "check GENRE_ASSETS_ATHENA_OUTPUT_LOCATION",
+            ) from None
+        try:
+            s3.delete_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if not _denied(error):
+                raise
+            return (
+                f"wrote {uri}; s3:DeleteObject is not granted (the pipeline needs none), "
+                f"remove the probe with: aws s3 rm {uri}"
+            )
+        return f"wrote and deleted {uri}" + (" (the workgroup's location)" if enforced else "")
+
+    yield run_check("athena workgroup", workgroup_state)
+    yield run_check("athena results", results)
+
+
+def _emr_checks(engine: Any, policy: set[str] | None) -> Iterator[Check]:
+    from botocore.exceptions import ClientError
+
+    aws = engine.aws
     try:
         request = engine.job_flow_request()
     except GenreAssetsError as error:

@@ -144,17 +144,7 @@ def test_a_correct_aws_set_up_passes(aws_setup, capsys):
     code, lines = run_doctor(capsys)
     assert code == 0, "\n".join(lines)
     assert failed(lines) == []
-    for name in (
-        "aws region",
-        "aws credentials",
-        "movies files",
-        "ratings files",
-        "lake write",
-        "glue database",
-        "emr service role",
-        "emr instance profile",
-        "subnets",
-    ):
+    for name in doctor.aws_checks("emr")[:-1]:
         assert line_of(lines, name)[0].startswith("ok"), name
     assert "wrote and deleted s3://genre-lake/data/scripts/doctor-probe-" in "\n".join(lines)
     assert "the first run creates it" in line_of(lines, "glue database")[0]
@@ -280,3 +270,65 @@ def test_missing_credentials_or_region_fail_with_the_variables(aws_setup, capsys
         assert "AWS_SECRET_ACCESS_KEY" in check
         assert ("incomplete" in check) == (missing != "both")
     assert line_of(lines, "lake write")[0].startswith("skip")
+
+
+# -- aws with the Athena engine (moto) ------------------------------------------------------------
+
+
+def _athena_work_group(name: str) -> object:
+    """moto's own record of a workgroup: moto has no UpdateWorkGroup to change its state."""
+    from moto.athena.models import athena_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return athena_backends[DEFAULT_ACCOUNT_ID][REGION].work_groups[name]
+
+
+def test_athena_set_up_checks_the_workgroup_and_the_result_location_not_emr(aws_setup, capsys):
+    aws_setup.setenv("GENRE_ASSETS_AWS_ENGINE", "athena")
+    before = s3_keys()
+    code, lines = run_doctor(capsys)
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert [line[6:].split("  ")[0].strip() for line in lines[1:-1]] == list(
+        doctor.aws_checks("athena")
+    ), text
+    assert line_of(lines, "athena workgroup")[0].endswith(
+        "primary is ENABLED (Athena engine version 3)"
+    )
+    assert "wrote and deleted s3://genre-lake/data/athena-results/doctor-probe-" in text
+    assert s3_keys() == before
+
+
+def test_athena_a_disabled_workgroup_fails_with_the_command_that_enables_it(aws_setup, capsys):
+    aws_setup.setenv("GENRE_ASSETS_AWS_ENGINE", "athena")
+    boto3.client("athena", region_name=REGION).create_work_group(Name="films")
+    _athena_work_group("films").state = "DISABLED"  # type: ignore[attr-defined]
+    aws_setup.setenv("GENRE_ASSETS_ATHENA_WORKGROUP", "films")
+    code, lines = run_doctor(capsys)
+    assert code == 1 and failed(lines) == ["athena workgroup"], "\n".join(lines)
+    line, fix = line_of(lines, "athena workgroup")
+    assert line.endswith("the workgroup films is DISABLED: Athena runs no query in it")
+    assert fix == "      fix: aws athena update-work-group --work-group films --state ENABLED"
+
+
+def test_athena_a_workgroup_that_enforces_its_location_has_that_location_probed(aws_setup, capsys):
+    """EnforceWorkGroupConfiguration overrides the location the engine asks for, so the doctor
+    probes the workgroup's own: here a bucket that does not exist."""
+    aws_setup.setenv("GENRE_ASSETS_AWS_ENGINE", "athena")
+    boto3.client("athena", region_name=REGION).create_work_group(
+        Name="central",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://central-results/films/"},
+            "EnforceWorkGroupConfiguration": True,
+        },
+    )
+    aws_setup.setenv("GENRE_ASSETS_ATHENA_WORKGROUP", "central")
+    code, lines = run_doctor(capsys)
+    assert code == 1 and failed(lines) == ["athena results"], "\n".join(lines)
+    assert line_of(lines, "athena workgroup")[0].endswith(
+        "it enforces its result location s3://central-results/films/ over "
+        "GENRE_ASSETS_ATHENA_OUTPUT_LOCATION"
+    )
+    line, fix = line_of(lines, "athena results")
+    assert line.endswith("the result bucket central-results does not exist"), line
+    assert "aws s3 mb s3://central-results" in fix

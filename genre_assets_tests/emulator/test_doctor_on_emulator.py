@@ -26,10 +26,11 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from genre_assets.cli import doctor
 from genre_assets_emulator.middleware import HARNESS_USER_AGENT
 from genre_assets_tests.e2e.stack import free_port, stop_process_group
 from genre_assets_tests.support.aws import IAM_POLICY
-from genre_assets_tests.support.local import FIXTURES
+from genre_assets_tests.support.local import FIXTURES, REPO_ROOT
 
 BUCKET = "doctor-lake"
 LAKE = f"s3://{BUCKET}/lake"
@@ -38,6 +39,7 @@ LAKE = f"s3://{BUCKET}/lake"
 READ_ONLY_SCRIPTS_LAKE = f"s3://{BUCKET}/readonly"
 DATABASE = "movielens"  # the database the policy is filled in for (the pipeline's default)
 GENRE_ASSETS = Path(sys.executable).parent / "genre-assets"
+ATHENA_IAM_POLICY = REPO_ROOT / "deploy" / "iam-policy-athena.json"
 ASSUME_EMR = json.dumps(
     {
         "Version": "2012-10-17",
@@ -50,18 +52,8 @@ ASSUME_EMR = json.dumps(
         ],
     }
 )
-ALL_CHECKS = (
-    "aws region",
-    "aws credentials",
-    "movies files",
-    "ratings files",
-    "lake write",
-    "glue database",
-    "emr service role",
-    "emr instance profile",
-    "subnets",
-    "emr release",
-)
+ALL_CHECKS = doctor.aws_checks("emr")
+ATHENA_CHECKS = doctor.aws_checks("athena")
 # What the operator running the doctor may do beyond the pipeline's policy: read the roles, the
 # VPCs and the release (the pipeline needs none of it; without it those checks only skip) and
 # remove the doctor's probe. The read-only lake's statements stand for a trimmed policy.
@@ -164,12 +156,14 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def emulate_aws(root: Path) -> Iterator[Emulator]:
+def emulate_aws(
+    root: Path, shipped: Path = IAM_POLICY, operator: list[dict] | None = None
+) -> Iterator[Emulator]:
     """`genre-assets emulate-aws` for LAKE, enforcing the shipped policy plus the operator's
     statements, filled in for DATABASE; stopped with its process group. (e2e/aws_stack.py's
     `emulator_process` starts it with the shipped policy only and its own lake.)"""
-    policy = json.loads(IAM_POLICY.read_text())
-    policy["Statement"] += OPERATOR_STATEMENTS
+    policy = json.loads(shipped.read_text())
+    policy["Statement"] += OPERATOR_STATEMENTS if operator is None else operator
     policy_file = root / "operator-policy.json"
     policy_file.write_text(json.dumps(policy, indent=2))
     log = root / "emulator.log"
@@ -233,16 +227,18 @@ def check_line(lines: list[str], name: str) -> tuple[str, str]:
     raise AssertionError(f"no {name!r} check in:\n" + "\n".join(lines))
 
 
-def statuses(lines: list[str]) -> dict[str, str]:
-    return {name: check_line(lines, name)[0].split()[0] for name in ALL_CHECKS}
+def statuses(lines: list[str], checks: tuple[str, ...] = ALL_CHECKS) -> dict[str, str]:
+    return {name: check_line(lines, name)[0].split()[0] for name in checks}
 
 
-def only_failure(lines: list[str], name: str) -> tuple[str, str]:
+def only_failure(
+    lines: list[str], name: str, checks: tuple[str, ...] = ALL_CHECKS
+) -> tuple[str, str]:
     """`name` is the one failed check (so the case provoked nothing else); its line and fix."""
     text = "\n".join(lines)
-    failed = [n for n, status in statuses(lines).items() if status == "FAIL"]
+    failed = [n for n, status in statuses(lines, checks).items() if status == "FAIL"]
     assert failed == [name], text
-    assert lines[-1].startswith("10 checks: ") and ", 1 failed, " in lines[-1], text
+    assert lines[-1].startswith(f"{len(checks)} checks: ") and ", 1 failed, " in lines[-1], text
     return check_line(lines, name)
 
 
@@ -391,3 +387,82 @@ def test_refused_sts_iam_and_ec2_calls_are_answered_in_their_own_protocols(emula
         assert error["Error"]["Code"] == code, error
         assert error["ResponseMetadata"]["HTTPStatusCode"] == 403, error
         assert text in error["Error"]["Message"], error
+
+
+# -- the Athena engine (GENRE_ASSETS_AWS_ENGINE=athena) --------------------------------------------
+
+ATHENA = {"GENRE_ASSETS_AWS_ENGINE": "athena"}
+# The operator may read workgroups (the pipeline never does) and remove the doctor's probes.
+ATHENA_OPERATOR_STATEMENTS = [
+    {
+        "Sid": "OperatorReadsWorkgroups",
+        "Effect": "Allow",
+        "Action": "athena:GetWorkGroup",
+        "Resource": "*",
+    },
+    {
+        "Sid": "OperatorRemovesTheDoctorsProbes",
+        "Effect": "Allow",
+        "Action": "s3:DeleteObject",
+        "Resource": "arn:aws:s3:::${Bucket}/${Prefix}*doctor-probe-*",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def athena_emulator(tmp_path_factory) -> Iterator[Emulator]:
+    """An emulator holding the doctor to deploy/iam-policy-athena.json (plus the operator's
+    reads), the golden lake uploaded; no EMR role exists, and none is needed."""
+    root = tmp_path_factory.mktemp("doctor-athena-emulator")
+    with emulate_aws(root, ATHENA_IAM_POLICY, ATHENA_OPERATOR_STATEMENTS) as aws:
+        golden = FIXTURES / "golden_lake"
+        for path in sorted(golden.rglob("*.csv")):
+            relative = path.relative_to(golden).as_posix()
+            aws.s3.upload_file(str(path), BUCKET, f"lake/{relative}")
+        yield aws
+
+
+def test_athena_a_correct_set_up_passes_every_check_without_emr_roles(athena_emulator):
+    code, lines = athena_emulator.doctor(**ATHENA)
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert statuses(lines, ATHENA_CHECKS) == dict.fromkeys(ATHENA_CHECKS, "ok"), text
+    assert lines[-1] == f"{len(ATHENA_CHECKS)} checks: 8 ok, 0 failed, 0 skipped", text
+    assert not any("emr" in line for line in lines[1:]), text  # no EMR role is looked for
+    assert athena_emulator.denied == []
+    assert "creates it with Athena DDL" in check_line(lines, "glue database")[0], text
+    assert "deploy/iam-policy-athena.json grants" in check_line(lines, "glue database")[0], text
+    assert check_line(lines, "athena workgroup")[0].endswith(
+        "primary is ENABLED (Athena engine version 3)"
+    ), text
+    results = check_line(lines, "athena results")[0]
+    assert f"wrote and deleted {LAKE}/athena-results/doctor-probe-" in results, text
+    assert athena_emulator.keys("lake/athena-results/") == []
+
+
+def test_athena_an_unknown_workgroup_fails_with_create_work_group(athena_emulator):
+    code, lines = athena_emulator.doctor(**ATHENA, GENRE_ASSETS_ATHENA_WORKGROUP="doctor-absent")
+    assert code == 1, "\n".join(lines)
+    line, fix = only_failure(lines, "athena workgroup", ATHENA_CHECKS)
+    assert line.endswith("Athena answered: WorkGroup doctor-absent is not found."), line
+    assert fix == (
+        "      fix: `aws athena create-work-group --name doctor-absent`, or set "
+        "GENRE_ASSETS_ATHENA_WORKGROUP to one of `aws athena list-work-groups`"
+    )
+    assert athena_emulator.denied == []  # IAM let the doctor look: the workgroup is absent
+
+
+def test_athena_a_result_location_outside_the_policy_fails_with_the_policy_to_attach(
+    athena_emulator,
+):
+    elsewhere = f"s3://{BUCKET}/elsewhere/results/"
+    code, lines = athena_emulator.doctor(**ATHENA, GENRE_ASSETS_ATHENA_OUTPUT_LOCATION=elsewhere)
+    assert code == 1, "\n".join(lines)
+    line, fix = only_failure(lines, "athena results", ATHENA_CHECKS)
+    assert re.search(rf"access denied to s3:PutObject on {elsewhere}doctor-probe-\w+$", line), line
+    assert fix == (
+        "      fix: attach deploy/iam-policy-athena.json (which grants s3:PutObject) to these "
+        "credentials"
+    )
+    assert athena_emulator.denied == ["s3:PutObject"]
+    assert athena_emulator.keys("elsewhere/") == []

@@ -310,7 +310,8 @@ class AthenaEngineResource(EngineResource):
         }
 
     # -- internals -------------------------------------------------------------------------
-    def _resolved_output_location(self) -> str:
+    def result_location(self) -> str:
+        """Where the queries' results go unless the workgroup enforces its own location."""
         location = self.output_location or self.lake.uri("athena-results/")
         return location if location.endswith("/") else location + "/"
 
@@ -357,7 +358,7 @@ class AthenaEngineResource(EngineResource):
                     "Catalog": "AwsDataCatalog",
                 },
                 WorkGroup=self.workgroup,
-                ResultConfiguration={"OutputLocation": self._resolved_output_location()},
+                ResultConfiguration={"OutputLocation": self.result_location()},
             )["QueryExecutionId"]
             log.info(f"Athena query {query_id} ({purpose}) in workgroup {self.workgroup}")
             outcome = self._wait(log, athena, query_id, purpose, asked)
