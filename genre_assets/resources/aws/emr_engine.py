@@ -50,6 +50,10 @@ RATING_AGGREGATES_FOLDER = "_cache/rating_aggregates"
 # Part of every aggregate's digest: a change to what an aggregate holds makes new tables.
 AGGREGATE_FORMAT = "movie_id double,rating_sum decimal(38,6),rated,ratings/emr-v1"
 DIGEST_CHARS = 24
+# The whole-ratings Parquet cache of earlier releases (`_cache/ratings/<fingerprint>/<run>/`): its
+# tables and objects are dropped as stale by the first run with the aggregates.
+LEGACY_CACHE_PREFIX = "ratings_parquet_"
+LEGACY_CACHE_FOLDER = "_cache/ratings"
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,6 @@ def aggregate_digest(obj: LakeObject) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _digest_of(table: str) -> str:
-    """The folder name of an aggregate table (its name after the prefix)."""
-    return table[len(RATING_AGGREGATE_PREFIX) :]
 
 
 class EMREngineResource(EngineResource):
@@ -235,7 +234,8 @@ class EMREngineResource(EngineResource):
         stale = [
             name
             for name in self.catalog.list_tables()
-            if name.startswith(RATING_AGGREGATE_PREFIX) and name not in current
+            if name.startswith((RATING_AGGREGATE_PREFIX, LEGACY_CACHE_PREFIX))
+            and name not in current
         ]
         metadata: dict[str, Any] = {
             "rating_aggregates": len(aggregates),
@@ -284,9 +284,7 @@ class EMREngineResource(EngineResource):
                     expects_rows=aggregate.source.size > len(",".join(RATINGS.csv_header)) + 2,
                 )
             )
-        removed = [
-            self.lake.uri(f"{RATING_AGGREGATES_FOLDER}/{_digest_of(name)}/") for name in stale
-        ]
+        removed = [folder for folder in map(self._cache_folder_of, stale) if folder]
         shell_uri = self._upload(
             _script_name("rating-aggregates", needed) + ".sh",
             rendering.emr_fill_rating_aggregates_script(
@@ -397,6 +395,20 @@ class EMREngineResource(EngineResource):
             for obj in source_files(self.lake, RATINGS)
             for digest in [aggregate_digest(obj)]
         ]
+
+    def _cache_folder_of(self, table: str) -> str | None:
+        """The folder of all attempts at a stale cache table (`<root>/<digest>/`, the parent of
+        the run folder its Glue Location names), or None when that Location is not one of ours:
+        a table is dropped by its name, but only our own cache folders are ever deleted."""
+        glue_table = self.catalog.glue_table(table) or {}
+        location = glue_table.get("StorageDescriptor", {}).get("Location", "").rstrip("/")
+        folder = location.rsplit("/", 1)[0] + "/"
+        for root in (RATING_AGGREGATES_FOLDER, LEGACY_CACHE_FOLDER):
+            prefix = self.lake.uri(f"{root}/")
+            digest = folder[len(prefix) :].rstrip("/")
+            if folder.startswith(prefix) and digest and "/" not in digest:
+                return folder
+        return None
 
     def _is_complete(self, spec: TableSpec) -> bool:
         """Glue has the table `spec` names, over a folder of its digest (filled by any run) that

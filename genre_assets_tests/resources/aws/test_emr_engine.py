@@ -410,6 +410,45 @@ def test_rating_aggregates_are_built_per_new_file_reused_and_dropped_with_their_
     assert f"FROM movielens.{first}" in query and "UNION ALL" not in query
 
 
+def test_the_earlier_parquet_cache_is_dropped_and_only_cache_folders_are_ever_deleted(
+    aws_env, step_driver, monkeypatch
+):
+    """The whole-ratings cache of earlier releases goes with the first aggregates' run (table and
+    objects); a table that merely has our prefix but reads another folder loses its Glue entry,
+    never the files it points at."""
+    from genre_assets.domain.schema import RATINGS, ratings_cache_spec
+
+    _markers_too(monkeypatch)
+    glue = boto3.client("glue", region_name=REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    glue.create_database(DatabaseInput={"Name": "movielens"})
+    legacy = ratings_cache_spec("ratings_parquet_0123456789abcdef", "_cache/ratings/fp/run/")
+    glue.create_table(
+        DatabaseName="movielens",
+        TableInput=table_input(
+            legacy.name,
+            glue_tables.TableShape.of_spec(legacy, f"{LAKE_URI}/_cache/ratings/fp/run/"),
+        ),
+    )
+    s3.put_object(Bucket="genre-lake", Key="data/_cache/ratings/fp/run/part-0", Body=b"x")
+    foreign = glue_tables.TableShape.of_spec(RATINGS, f"{LAKE_URI}/movielens/ratings/")
+    glue.create_table(
+        DatabaseName="movielens", TableInput=table_input("rating_agg_foreign", foreign)
+    )
+
+    steps = _run_and_list_steps(aws_resources(columnar_cache=1))
+    hive, fill = _step(steps, "define rating aggregates"), _step(steps, "fill ")
+    assert "DROP TABLE IF EXISTS movielens.ratings_parquet_0123456789abcdef;" in _script_of(hive)
+    assert "DROP TABLE IF EXISTS movielens.rating_agg_foreign;" in _script_of(hive)
+    assert fill.name == "fill 1 rating aggregate(s), remove 2"
+    removals = [line for line in _script_of(fill).splitlines() if line.startswith("aws s3 rm")]
+    assert removals == [
+        f"aws s3 rm --only-show-errors --recursive {LAKE_URI}/_cache/ratings/fp/"
+    ], removals
+    names = [t["Name"] for t in glue.get_tables(DatabaseName="movielens")["TableList"]]
+    assert "rating_agg_foreign" not in names and legacy.name not in names
+
+
 def test_an_incomplete_aggregate_makes_the_query_read_the_csvs(aws_env, step_driver):
     """Without the fill step's markers (the plain step driver writes none), the export never
     reads a table whose INSERT may not have finished."""
