@@ -289,6 +289,7 @@ class AthenaService:
         if execution.stop.is_set():
             return
         try:
+            self._require_context_database(execution)
             if execution.statement_type == "DDL":
                 self._ddl(execution, statement, authorize)
             else:
@@ -365,6 +366,21 @@ class AthenaService:
             error_type=1000,
         )
 
+    def _require_context_database(self, execution: Execution) -> None:
+        """QueryExecutionContext.Database "must exist in the catalog" (docs/aws-fidelity.md);
+        `default` is Hive's, which its Glue client creates when missing (`_ddl`)."""
+        if execution.database == "default":
+            return
+        glue, _ = self._clients(execution.region)
+        try:
+            glue.get_database(Name=execution.database)
+        except glue.exceptions.EntityNotFoundException:
+            raise QueryFailed(
+                f"SCHEMA_NOT_FOUND: Schema '{execution.database}' does not exist (the query's "
+                "QueryExecutionContext database)",
+                error_type=1100,
+            ) from None
+
     def _ddl(self, execution: Execution, statement: str, authorize: Authorizer | None) -> None:
         from genre_assets_emulator import hive
 
@@ -376,6 +392,19 @@ class AthenaService:
                 error_type=1100,
             )
         glue, s3 = self._clients(execution.region)
+        # Hive's Glue client, as it starts, looks up the `default` database and creates it when
+        # missing (docs/aws-fidelity.md): every DDL needs those rights on it.
+        self._check(authorize, "GetDatabase", {"Name": "default"}, execution.region)
+        try:
+            glue.get_database(Name="default")
+        except glue.exceptions.EntityNotFoundException:
+            self._check(
+                authorize,
+                "CreateDatabase",
+                {"DatabaseInput": {"Name": "default"}},
+                execution.region,
+            )
+            glue.create_database(DatabaseInput={"Name": "default"})
         for kind, params in _ddl_accesses(statement, execution.database):
             self._check(authorize, kind, params, execution.region)
         try:

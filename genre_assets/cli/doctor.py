@@ -399,8 +399,23 @@ def _athena_checks(engine: Any, policy: set[str] | None) -> Iterator[Check]:
                 f"aws athena update-work-group --work-group {workgroup} --state ENABLED",
             )
         configuration = group.get("Configuration", {})
+        if configuration.get("ManagedQueryResultsConfiguration", {}).get("Enabled"):
+            # Such a workgroup refuses a query that names an output location and keeps no result
+            # file in S3, which is where the engine reads the genre query's rows.
+            raise Failed(
+                f"the workgroup {workgroup} keeps managed query results: the engine needs its "
+                "results in S3",
+                "set GENRE_ASSETS_ATHENA_WORKGROUP to a workgroup without managed query results",
+            )
         version = configuration.get("EngineVersion", {}).get("EffectiveEngineVersion", "")
         detail = f"{workgroup} is ENABLED" + (f" ({version})" if version else "")
+        encryption = configuration.get("ResultConfiguration", {}).get("EncryptionConfiguration", {})
+        if "KMS" in str(encryption.get("EncryptionOption", "")):
+            detail += (
+                f"; results are encrypted with KMS ({encryption.get('KmsKey', 'its key')}): grant "
+                "these credentials kms:GenerateDataKey and kms:Decrypt on it (the shipped policy "
+                "does not)"
+            )
         own = configuration.get("ResultConfiguration", {}).get("OutputLocation", "")
         if configuration.get("EnforceWorkGroupConfiguration") and own:
             enforced.append(own)

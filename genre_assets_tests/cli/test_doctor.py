@@ -332,3 +332,32 @@ def test_athena_a_workgroup_that_enforces_its_location_has_that_location_probed(
     line, fix = line_of(lines, "athena results")
     assert line.endswith("the result bucket central-results does not exist"), line
     assert "aws s3 mb s3://central-results" in fix
+
+
+def test_athena_a_workgroup_with_managed_results_fails_and_kms_results_are_named(aws_setup, capsys):
+    """A managed-results workgroup keeps no result file in S3, where the engine reads its rows;
+    KMS-encrypted results need key rights the shipped policy cannot name."""
+    aws_setup.setenv("GENRE_ASSETS_AWS_ENGINE", "athena")
+    athena = boto3.client("athena", region_name=REGION)
+    athena.create_work_group(
+        Name="managed", Configuration={"ManagedQueryResultsConfiguration": {"Enabled": True}}
+    )
+    athena.create_work_group(
+        Name="sealed",
+        Configuration={
+            "ResultConfiguration": {
+                "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": "alias/films"}
+            }
+        },
+    )
+    aws_setup.setenv("GENRE_ASSETS_ATHENA_WORKGROUP", "managed")
+    code, lines = run_doctor(capsys)
+    assert code == 1 and failed(lines) == ["athena workgroup"], "\n".join(lines)
+    assert "keeps managed query results" in line_of(lines, "athena workgroup")[0]
+    aws_setup.setenv("GENRE_ASSETS_ATHENA_WORKGROUP", "sealed")
+    code, lines = run_doctor(capsys)
+    assert code == 0, "\n".join(lines)
+    assert (
+        "encrypted with KMS (alias/films): grant these credentials kms:GenerateDataKey"
+        in (line_of(lines, "athena workgroup")[0])
+    )

@@ -109,6 +109,7 @@ def test_an_unknown_workgroup_and_a_missing_output_location_are_refused(aws):
 
 def test_a_failing_query_is_failed_with_a_reason(aws):
     athena = boto3.client("athena")
+    boto3.client("glue").create_database(DatabaseInput={"Name": "db"})
     execution, _ = wait(
         athena, start(athena, "SELECT * FROM nowhere", QueryExecutionContext={"Database": "db"})
     )

@@ -20,6 +20,7 @@ Sources for every Athena behaviour relied on: docs/aws-fidelity.md, section Athe
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -77,11 +78,15 @@ class QueryOutcome:
         return max(MINIMUM_BILLED_BYTES, units * BILLING_UNIT_BYTES)
 
 
-def client_request_token(run_id: str, step: str, purpose: str, query: str, attempt: int = 0) -> str:
-    """A deterministic 64-character token (Athena accepts 32-128): the same run, step, purpose
-    and text give the same token, so a retry reattaches to the query instead of repeating it."""
+def client_request_token(
+    run_id: str, step: str, purpose: str, query: str, attempt: int = 0, *request: str
+) -> str:
+    """A deterministic 64-character token (Athena accepts 32-128): the same run, step, purpose,
+    text and request (workgroup, database, result location) give the same token, so a retry
+    reattaches to the query instead of repeating it; a request that differs gets another token,
+    as Athena refuses a token reused with other parameters."""
     digest = hashlib.sha256(
-        "\n".join([run_id, step, purpose, str(attempt), query]).encode("utf-8")
+        "\n".join([run_id, step, purpose, str(attempt), query, *request]).encode("utf-8")
     ).hexdigest()
     return digest
 
@@ -237,7 +242,8 @@ class AthenaEngineResource(EngineResource):
             log.info(f"Glue database {database} exists: no Athena DDL needed")
             return {"athena_ddl": "skipped: database exists"}
         script = rendering.hive_create_database(database, location)
-        return self._run_ddl(log, f"create database {database}", script)
+        # Not in the database it creates: a query's context database must exist.
+        return self._run_ddl(log, f"create database {database}", script, context=None)
 
     def create_source_table(self, log: dg.DagsterLogManager, table: TableSpec) -> Mapping[str, Any]:
         return self._ensure_tables(
@@ -257,7 +263,7 @@ class AthenaEngineResource(EngineResource):
         database = self.catalog.database_name()
         log.info(f"The genre query reads ratings from {database}.{RATINGS.name}")
         query = without_terminator(rendering.presto_genre_query(database, targets, RATINGS.name))
-        outcome = self._run_query(log, f"export of {len(targets)} genre(s)", query)
+        outcome = self._run_query(log, f"export of {len(targets)} genre(s)", query, database)
         result = self._read_result(outcome.output_location)
         files = exports_from_athena_csv(result, [t.slug for t in targets])
         exports = []
@@ -330,12 +336,25 @@ class AthenaEngineResource(EngineResource):
             )
             return {"athena_ddl": "skipped: tables match their definition"}
         script = "\n".join(rendering.hive_create_table(database, spec, loc) for spec, loc in needed)
-        return self._run_ddl(log, purpose, script)
+        metadata = self._run_ddl(log, purpose, script, context=database)
+        # A definition Glue holds otherwise than the DDL said (a SerDe property Athena stored
+        # differently) would silently change how rows read: fail loudly instead.
+        for spec, location in needed:
+            if not matches(self.catalog.glue_table(spec.name), TableShape.of_spec(spec, location)):
+                raise EngineError(
+                    f"Athena's DDL for {database}.{spec.name} succeeded but Glue does not hold "
+                    f"the definition it gave (location {location}, serde "
+                    f"{spec.storage.storage.serde}); compare with `aws glue get-table "
+                    f"--database-name {database} --name {spec.name}`"
+                )
+        return metadata
 
-    def _run_ddl(self, log: dg.DagsterLogManager, purpose: str, script: str) -> dict[str, Any]:
+    def _run_ddl(
+        self, log: dg.DagsterLogManager, purpose: str, script: str, context: str | None
+    ) -> dict[str, Any]:
         statements = split_hive_statements(script)
         outcomes = [
-            self._run_query(log, f"{purpose} ({n}/{len(statements)})", statement)
+            self._run_query(log, f"{purpose} ({n}/{len(statements)})", statement, context)
             for n, statement in enumerate(statements, start=1)
         ]
         return {"athena_ddl": [f"{o.purpose}: {o.query_id}" for o in outcomes]}
@@ -344,30 +363,36 @@ class AthenaEngineResource(EngineResource):
         metadata = getattr(log, "metadata", None) or {}
         return str(metadata.get("step_key") or "")
 
-    def _run_query(self, log: dg.DagsterLogManager, purpose: str, query: str) -> QueryOutcome:
+    def _run_query(
+        self, log: dg.DagsterLogManager, purpose: str, query: str, context: str | None
+    ) -> QueryOutcome:
+        """Run one statement; `context` is the database it runs in (None: Athena's default)."""
         athena = self.aws.client("athena")
         step = self._step_key(log)
+        execution_context = {"Catalog": "AwsDataCatalog"}
+        if context is not None:
+            execution_context["Database"] = context
+        result_location = self.result_location()
+        request = (self.workgroup, context or "", result_location)
         for attempt in range(MAX_FRESH_STARTS + 1):
-            token = client_request_token(self._run_id, step, purpose, query, attempt)
-            asked = time.time()
-            query_id = athena.start_query_execution(
+            token = client_request_token(self._run_id, step, purpose, query, attempt, *request)
+            started = athena.start_query_execution(
                 QueryString=query,
                 ClientRequestToken=token,
-                QueryExecutionContext={
-                    "Database": self.catalog.database_name(),
-                    "Catalog": "AwsDataCatalog",
-                },
+                QueryExecutionContext=execution_context,
                 WorkGroup=self.workgroup,
-                ResultConfiguration={"OutputLocation": self.result_location()},
-            )["QueryExecutionId"]
+                ResultConfiguration={"OutputLocation": result_location},
+            )
+            query_id = started["QueryExecutionId"]
             log.info(f"Athena query {query_id} ({purpose}) in workgroup {self.workgroup}")
-            outcome = self._wait(log, athena, query_id, purpose, asked)
+            outcome = self._wait(log, athena, query_id, purpose, _server_time(started))
             if outcome is not None:
-                break
-        else:  # pragma: no cover - every token reused by an ended query
-            raise EngineError(f"Athena query for {purpose}: no fresh start after {attempt} tries")
-        self._queries.append(outcome)
-        return outcome
+                return outcome
+        raise EngineError(
+            f"Athena query for {purpose}: every one of {MAX_FRESH_STARTS + 1} tokens named an "
+            "earlier attempt's query that had ended FAILED or CANCELLED; see the log for their "
+            "reasons"
+        )
 
     def _wait(
         self,
@@ -394,11 +419,12 @@ class AthenaEngineResource(EngineResource):
                         f"{new_state}" + (f" ({reason})" if reason else "")
                     )
                     if not state and new_state in ("FAILED", "CANCELLED"):
-                        # Ended before this StartQueryExecution was sent: the token named an
-                        # earlier attempt's query (a clock-skewed host may misjudge this by its
-                        # skew; then the retry fails with the earlier reason, and a new run works).
+                        # Ended before this StartQueryExecution was answered: the token named
+                        # an earlier attempt's query. `asked` is Athena's own clock (the answer's
+                        # Date, whole seconds): a query of ours was submitted less than 2 s
+                        # before it, so it is never taken for an earlier one.
                         completed = status.get("CompletionDateTime")
-                        if completed is not None and completed.timestamp() <= asked:
+                        if completed is not None and completed.timestamp() < asked - 2:
                             log.warning(
                                 f"Athena query {query_id} is an earlier attempt's, which ended "
                                 f"{new_state}: starting the query afresh"
@@ -421,6 +447,17 @@ class AthenaEngineResource(EngineResource):
                 self._stop(log, athena, query_id, f"the wait ended ({type(error).__name__})")
             raise
         statistics = execution.get("Statistics", {})
+        outcome = QueryOutcome(
+            purpose=purpose,
+            query_id=query_id,
+            state=state,
+            bytes_scanned=int(statistics.get("DataScannedInBytes", 0)),
+            engine_ms=int(statistics.get("EngineExecutionTimeInMillis", 0)),
+            statement_type=execution.get("StatementType", ""),
+            output_location=execution.get("ResultConfiguration", {}).get("OutputLocation", ""),
+        )
+        # Every query that ran counts in the cost metadata: a cancelled one is billed too.
+        self._queries.append(outcome)
         if state != "SUCCEEDED":
             reason = status.get("StateChangeReason") or "no reason given"
             error_info = status.get("AthenaError", {})
@@ -435,15 +472,7 @@ class AthenaEngineResource(EngineResource):
             f"{statistics.get('DataScannedInBytes', 0)} bytes in "
             f"{statistics.get('EngineExecutionTimeInMillis', 0)} ms"
         )
-        return QueryOutcome(
-            purpose=purpose,
-            query_id=query_id,
-            state=state,
-            bytes_scanned=int(statistics.get("DataScannedInBytes", 0)),
-            engine_ms=int(statistics.get("EngineExecutionTimeInMillis", 0)),
-            statement_type=execution.get("StatementType", ""),
-            output_location=execution.get("ResultConfiguration", {}).get("OutputLocation", ""),
-        )
+        return outcome
 
     def _stop(self, log: dg.DagsterLogManager, athena: Any, query_id: str, why: str) -> None:
         try:
@@ -459,6 +488,16 @@ class AthenaEngineResource(EngineResource):
         bucket, key = parse_s3_uri(output_location)
         body = self.aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
         return body.read()
+
+
+def _server_time(response: Mapping[str, Any]) -> float:
+    """When Athena answered, by its own clock (the HTTP Date header); this host's clock when
+    the header is missing."""
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        return email.utils.parsedate_to_datetime(date).timestamp() if date else time.time()
+    except (TypeError, ValueError):
+        return time.time()
 
 
 def _sleep(seconds: float) -> None:

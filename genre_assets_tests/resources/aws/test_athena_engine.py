@@ -5,6 +5,8 @@ TSV bytes (presto-cli's escaping)."""
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import pytest
 from dagster_aws.s3 import S3Resource
@@ -133,7 +135,7 @@ def test_each_state_transition_is_logged_and_the_metadata_reports_the_query(athe
     log = RecordingLog()
     resource = engine()
     resource.create_database(log)
-    outcome = resource._run_query(log, "probe", "SELECT 1 AS one")
+    outcome = resource._run_query(log, "probe", "SELECT 1 AS one", "movielens")
     transitions = [line for line in log.lines if "->" in line and outcome.query_id in line]
     assert [t.rsplit(": ", 1)[1] for t in transitions][-1].endswith("SUCCEEDED")
     assert any("submitted -> " in t for t in transitions)
@@ -154,7 +156,10 @@ def test_a_failed_query_raises_athenas_reason(athena):
     resource = engine()
     resource.create_database(RecordingLog())
     with pytest.raises(EngineError, match=r"FAILED: .*movielens\.nope.*does not exist"):
-        resource._run_query(RecordingLog(), "bad", "SELECT * FROM nope")
+        resource._run_query(RecordingLog(), "bad", "SELECT * FROM nope", "movielens")
+    # A query that ran counts in the run's metadata even when it failed (free) or was cancelled.
+    assert resource.cost_metadata()["athena_queries"][-1].startswith("bad: ")
+    assert resource.cost_metadata()["athena_queries"][-1].endswith(" (FAILED)")
 
 
 def test_an_interrupted_wait_stops_the_query(athena, monkeypatch):
@@ -169,7 +174,7 @@ def test_an_interrupted_wait_stops_the_query(athena, monkeypatch):
 
     monkeypatch.setattr(athena_engine, "_sleep", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        resource._run_query(log, "held", "SELECT 2 AS two")
+        resource._run_query(log, "held", "SELECT 2 AS two", "movielens")
     (stopped,) = athena.athena.stop_requests()
     (held,) = [e for e in athena.athena.executions() if e["QueryExecutionId"] == stopped]
     assert held["Status"]["State"] == "CANCELLED"
@@ -179,17 +184,19 @@ def test_an_interrupted_wait_stops_the_query(athena, monkeypatch):
 def test_a_retry_reattaches_to_the_query_of_its_token_and_a_failed_one_starts_afresh(athena):
     first, retry = engine("run-7"), engine("run-7")
     first.create_database(RecordingLog())
-    one = first._run_query(RecordingLog(), "probe", "SELECT 3 AS three")
-    again = retry._run_query(RecordingLog(), "probe", "SELECT 3 AS three")
+    one = first._run_query(RecordingLog(), "probe", "SELECT 3 AS three", "movielens")
+    again = retry._run_query(RecordingLog(), "probe", "SELECT 3 AS three", "movielens")
     assert again.query_id == one.query_id  # the same token: the same query, not a second run
-    assert engine("run-8")._run_query(RecordingLog(), "probe", "SELECT 3 AS three").query_id != (
-        one.query_id
-    )
+    assert engine("run-8")._run_query(
+        RecordingLog(), "probe", "SELECT 3 AS three", "movielens"
+    ).query_id != (one.query_id)
     assert client_request_token("r", "s", "p", "q") == client_request_token("r", "s", "p", "q")
     assert 32 <= len(client_request_token("r", "s", "p", "q")) <= 128
     # A query of this token that FAILED earlier is not the retry's answer: it starts afresh.
     with pytest.raises(EngineError):
-        first._run_query(RecordingLog(), "flaky", "SELECT * FROM missing_table")
+        first._run_query(RecordingLog(), "flaky", "SELECT * FROM missing_table", "movielens")
+    # Athena's clock (the answers' Date, whole seconds) must show the failure as over 2 s old.
+    time.sleep(3)
     boto3.client("glue").create_table(
         DatabaseName="movielens",
         TableInput={
@@ -204,7 +211,7 @@ def test_a_retry_reattaches_to_the_query_of_its_token_and_a_failed_one_starts_af
         },
     )
     log = RecordingLog()
-    fresh = retry._run_query(log, "flaky", "SELECT * FROM missing_table")
+    fresh = retry._run_query(log, "flaky", "SELECT * FROM missing_table", "movielens")
     assert fresh.state == "SUCCEEDED"
     assert any("starting the query afresh" in line for line in log.lines)
 
@@ -234,3 +241,46 @@ def test_the_aws_deployment_picks_its_engine_and_refuses_an_unknown_one(monkeypa
         match=r"GENRE_ASSETS_AWS_ENGINE='lambda' is not allowed: choose one of emr, athena",
     ):
         resources_for("aws")
+
+
+def test_a_query_that_fails_at_once_is_never_taken_for_an_earlier_attempts(athena, monkeypatch):
+    """The engine judges "ended before I asked" by Athena's clock, not this host's: a host
+    running an hour ahead once re-started every quickly failing query five times and then
+    hid Athena's reason."""
+    resource = engine("run-skew")
+    resource.create_database(RecordingLog())
+    real = time.time
+    monkeypatch.setattr(athena_engine.time, "time", lambda: real() + 3600)
+    log = RecordingLog()
+    with pytest.raises(EngineError, match=r"FAILED: .*missing_table.*does not exist"):
+        resource._run_query(log, "fails at once", "SELECT * FROM missing_table", "movielens")
+    started = [e for e in athena.athena.executions() if "missing_table" in e["Query"]]
+    assert len(started) == 1
+    assert not any("afresh" in line for line in log.lines)
+
+
+def test_create_database_runs_outside_the_database_it_creates(athena):
+    """A query's context database must exist: CREATE DATABASE runs in Athena's default one
+    (the emulator fails any other query whose context database is missing)."""
+    resource = engine()
+    resource.create_database(RecordingLog())
+    (created,) = [e for e in athena.athena.executions() if "CREATE DATABASE" in e["Query"]]
+    assert created["QueryExecutionContext"]["Database"] == "default"  # none was given
+    with pytest.raises(EngineError, match="SCHEMA_NOT_FOUND: Schema 'absent' does not exist"):
+        resource._run_query(RecordingLog(), "elsewhere", "SELECT 1 AS one", "absent")
+
+
+def test_a_table_glue_holds_otherwise_than_its_ddl_said_fails_the_step(athena, monkeypatch):
+    from genre_assets import rendering
+
+    resource = engine()
+    resource.create_database(RecordingLog())
+    # Athena stores what it was sent; here it is sent another location than the engine expects.
+    original = rendering.hive_create_table
+    monkeypatch.setattr(
+        rendering,
+        "hive_create_table",
+        lambda database, spec, location: original(database, spec, location + "elsewhere/"),
+    )
+    with pytest.raises(EngineError, match="succeeded but Glue does not hold the definition"):
+        resource.create_source_table(RecordingLog(), MOVIES)
