@@ -99,7 +99,8 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "GENRE_ASSETS_EMR_COLUMNAR_CACHE",
             "0",
-            "1: ratings as Parquet in the lake (Hive DDL, then an INSERT by PrestoDB or Trino)",
+            "1: per-file rating aggregates as Parquet in the lake (Hive DDL, then one INSERT per "
+            "new or changed ratings file by PrestoDB or Trino)",
         ),
         Setting(
             "GENRE_ASSETS_EMR_SQL_ENGINE",
