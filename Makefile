@@ -90,8 +90,10 @@ emulator-demo: $(if $(wildcard $(VENV)/.installed-test),$(VENV)/.installed-test,
 clean:
 	rm -rf data .dagster_home
 
-# Performance benchmark (bench/README.md): one generated 25M-rating lake; the floor, cold and warm
-# materialisations and the original's per-genre approach. Quick run: make bench BENCH_ARGS="--ratings 1000000 --repeats 1"
+# Performance benchmark (bench/README.md): a generated 25M-rating lake (the floor, cold, warm and
+# incremental materialisations, the original's per-genre approach) and a 100M-rating one (floor and
+# cold). Lakes are kept between runs with --keep-lake. Quick run:
+# make bench BENCH_ARGS="--ratings 1000000 --repeats 1 --large-ratings 0"
 .PHONY: bench
 bench: install
 	$(BIN)/python bench/run_bench.py $(BENCH_ARGS)

@@ -18,15 +18,16 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 from genre_assets.assets.columnar_cache import columnar_cache
 from genre_assets.assets.raw_sources import RAW_SOURCES
-from genre_assets.assets.source_tables import GROUP, movies, ratings
+from genre_assets.assets.source_tables import GROUP, movies, ratings, recorded_genre_counts
 from genre_assets.checks import genre_tables as checks
 from genre_assets.domain.genres import refuse_unknown_genres
 from genre_assets.domain.schema import MOVIES, SOURCE_TABLES
 from genre_assets.domain.targets import GenreTarget, genre_targets
 from genre_assets.domain.tsv import PREVIEW_ROWS, parse_export, preview_markdown
+from genre_assets.errors import InputError
 from genre_assets.partitions import genre_partitions
 from genre_assets.resources.catalog import CatalogResource
-from genre_assets.resources.engine import EngineResource
+from genre_assets.resources.engine import EngineResource, GenreExport
 from genre_assets.resources.lake import LakeResource
 from genre_assets.resources.raw_files import source_files, summarize_movies
 
@@ -72,14 +73,9 @@ def _movie_genre_counts(context: dg.AssetExecutionContext, lake: LakeResource) -
     files are read again (about 3 MB for the full MovieLens release).
     """
     files = source_files(lake, MOVIES)
-    event = context.instance.get_latest_materialization_event(movies.key)
-    materialization = event.asset_materialization if event else None
-    if materialization is not None:
-        recorded = materialization.metadata.get("source_versions")
-        found = materialization.metadata.get("genres_found")
-        current = {f.key: f.version for f in files}
-        if recorded is not None and found is not None and recorded.value == current:
-            return dict(found.value)
+    recorded = recorded_genre_counts(context.instance, files)
+    if recorded is not None:
+        return recorded
     return dict(summarize_movies(lake, files).genre_counts)
 
 
@@ -97,6 +93,23 @@ def _run_targets(
             override=f"launch the run with the tag {ALLOW_MISSING_GENRE_TAG}=true",
         )
     return targets
+
+
+# Export metadata: what genre_film_table's checks need from the file, computed from the bytes
+# the engine wrote, with the version of the file they were written as.
+CHECK_SUMMARY = "check_summary"
+
+
+def _summary_of_written(export: GenreExport) -> dict[str, Any] | None:
+    """The checks' summary of an export the engine handed over whole with its version; None when
+    it did not, or when the file does not parse (then the checks read it and fail as before)."""
+    if export.data is None or not export.version:
+        return None
+    try:
+        summary = checks.summarize_export(export.data, export.uri)
+    except InputError:
+        return None
+    return checks.summary_to_json(summary, export.version)
 
 
 @_single_run_asset(
@@ -121,18 +134,19 @@ def genre_film_export(
     context.log.info(f"Exporting {len(targets)} genre(s): {', '.join(t.name for t in targets)}")
     exports = engine.export_genres(context.log, targets)
     for export in exports:
-        # Only the head, as the engine wrote it: genre_film_table's checks read the whole file.
+        # Only the head, as the engine wrote it.
         rows = parse_export(export.head, export.uri, limit=PREVIEW_ROWS)
-        context.add_asset_metadata(
-            {
-                "row_count": export.row_count,
-                "path": dg.MetadataValue.path(export.uri),
-                "size_bytes": export.size_bytes,
-                "preview": dg.MetadataValue.md(preview_markdown(rows)),
-                "engine": engine.engine_name,
-            },
-            partition_key=export.genre,
-        )
+        metadata: dict[str, Any] = {
+            "row_count": export.row_count,
+            "path": dg.MetadataValue.path(export.uri),
+            "size_bytes": export.size_bytes,
+            "preview": dg.MetadataValue.md(preview_markdown(rows)),
+            "engine": engine.engine_name,
+        }
+        summary = _summary_of_written(export)
+        if summary is not None:
+            metadata[CHECK_SUMMARY] = dg.MetadataValue.json(summary)
+        context.add_asset_metadata(metadata, partition_key=export.genre)
     return dg.MaterializeResult(metadata={"genres_in_run": len(exports), **engine.cost_metadata()})
 
 
@@ -184,9 +198,12 @@ def _check_each_genre(
         if spec.key in selected:
             yield dg.Output(None, output_name=output_name)
     materializations = _latest_materializations(context, [t.name for t in targets])
+    recorded = _recorded_summaries(context, lake, targets)
     for target in targets:
-        data = lake.read_bytes(target.export_key)
-        summary = checks.summarize_export(data, lake.uri(target.export_key))
+        summary = recorded.get(target.name)
+        if summary is None:
+            data = lake.read_bytes(target.export_key)
+            summary = checks.summarize_export(data, lake.uri(target.export_key))
         for evaluation in checks.evaluate(
             context.assets_def.key,
             target.name,
@@ -196,6 +213,37 @@ def _check_each_genre(
         ):
             if evaluation.asset_check_key in selected:
                 yield evaluation
+
+
+def _recorded_summaries(
+    context: dg.AssetExecutionContext, lake: LakeResource, targets: list[GenreTarget]
+) -> dict[str, checks.ExportSummary]:
+    """The summaries the latest export of each genre recorded from the bytes it wrote, for the
+    genres whose export file still has the version it was written as (one listing per genre):
+    the file is then those bytes, and reading it back would give the same summary. Genres
+    without one are absent: their checks read the file."""
+    genres = [t.name for t in targets]
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=genre_film_export.key, asset_partitions=genres),
+        limit=len(genres),
+    ).records
+    latest: dict[str, Any] = {}
+    for record in records:  # newest first: the first one of a genre is its latest
+        if record.partition_key and record.partition_key not in latest:
+            materialization = record.asset_materialization
+            latest[record.partition_key] = (
+                materialization.metadata.get(CHECK_SUMMARY) if materialization else None
+            )
+    found: dict[str, checks.ExportSummary] = {}
+    for target in targets:
+        entry = latest.get(target.name)
+        if entry is None:
+            continue
+        current = {o.key: o.version for o in lake.list_objects(target.export_folder)}
+        summary = checks.summary_from_json(entry.value, current.get(target.export_key, ""))
+        if summary is not None:
+            found[target.name] = summary
+    return found
 
 
 def _latest_materializations(

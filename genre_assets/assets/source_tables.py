@@ -18,7 +18,28 @@ from genre_assets.resources.engine import EngineResource
 from genre_assets.resources.lake import LakeObject, LakeResource
 from genre_assets.resources.raw_files import source_files, summarize_movies
 
-__all__ = ["GROUP", "film_database", "movies", "ratings"]
+__all__ = ["GROUP", "film_database", "movies", "ratings", "recorded_genre_counts"]
+
+# The asset key of `movies`, whose materialisations record the genre counts of the files read.
+MOVIES_KEY = dg.AssetKey("movies")
+
+
+def recorded_genre_counts(
+    instance: dg.DagsterInstance, files: list[LakeObject]
+) -> dict[str, int] | None:
+    """The genre counts the latest `movies` materialisation recorded, when it read exactly these
+    files at these versions (it validated them then: unchanged files validate the same); None
+    otherwise, and the files must be read."""
+    event = instance.get_latest_materialization_event(MOVIES_KEY)
+    materialization = event.asset_materialization if event else None
+    if materialization is None:
+        return None
+    recorded = materialization.metadata.get("source_versions")
+    found = materialization.metadata.get("genres_found")
+    if recorded is None or found is None or recorded.value != {f.key: f.version for f in files}:
+        return None
+    counts = found.value
+    return {str(g): int(n) for g, n in counts.items()} if isinstance(counts, dict) else None
 
 
 @dg.asset(
@@ -67,18 +88,38 @@ def movies(
 ) -> dg.MaterializeResult:
     files = source_files(lake, MOVIES)
     # Validated before the table is (re)defined: a bad file leaves the previous table in place.
-    summary = summarize_movies(lake, files)
+    # Files unchanged since the latest materialisation validated them are not parsed again.
+    genre_counts = recorded_genre_counts(context.instance, files)
+    movie_count = None
+    if genre_counts is None:
+        summary = summarize_movies(lake, files)
+        genre_counts, movie_count = summary.genre_counts, summary.movie_count
     metadata = _source_table_metadata(lake, catalog, engine, MOVIES, files)
+    # Whether the files were parsed in this run or are the ones an earlier run validated.
+    metadata["validated_in_run"] = movie_count is not None
     metadata.update(engine.create_source_table(context.log, MOVIES))
-    usable, unusable = usable_genres(summary.genre_counts)
+    usable, unusable = usable_genres(genre_counts)
     if unusable:
         context.log.warning(f"Genre tokens that cannot be partitions: {unusable!r}")
     added = register_genres(context.instance, [*MOVIELENS_GENRES, *usable])
     if added:
         context.log.info(f"Added genre partitions: {', '.join(added)}")
-    metadata["genres_found"] = dg.MetadataValue.json(dict(sorted(summary.genre_counts.items())))
-    metadata.setdefault("row_count", summary.movie_count)
+    metadata["genres_found"] = dg.MetadataValue.json(dict(sorted(genre_counts.items())))
+    if movie_count is None and "row_count" not in metadata:
+        movie_count = _recorded_row_count(context.instance)
+    if movie_count is not None:
+        metadata.setdefault("row_count", movie_count)
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _recorded_row_count(instance: dg.DagsterInstance) -> int | None:
+    event = instance.get_latest_materialization_event(MOVIES_KEY)
+    entry = (
+        event.asset_materialization.metadata.get("row_count")
+        if event and event.asset_materialization
+        else None
+    )
+    return int(str(entry.value)) if entry is not None else None
 
 
 @dg.asset(

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from genre_assets.assets.genre_films import ALLOW_MISSING_GENRE_TAG
+from genre_assets.assets.source_tables import recorded_genre_counts
 from genre_assets.definitions import build_definitions
 from genre_assets.domain import genres as genre_rules
 from genre_assets.domain.genres import refuse_unknown_genres
@@ -63,11 +64,22 @@ def instance_for_cli() -> Iterator[dg.DagsterInstance]:
             yield instance
 
 
-def genre_counts_in_lake(defs: dg.Definitions) -> dict[str, int]:
-    """How many movies of the lake's movies files have each genre (read-only)."""
-    with dg.build_resources({"lake": (defs.resources or {})["lake"]}) as resources:
-        lake = resources.lake
-        return dict(summarize_movies(lake, source_files(lake, MOVIES)).genre_counts)
+def genre_counts_in_lake(
+    defs: dg.Definitions, instance: dg.DagsterInstance | None = None
+) -> dict[str, int]:
+    """How many movies of the lake's movies files have each genre (read-only).
+
+    The counts the latest `movies` materialisation in `instance` recorded are reused while the
+    movies files have the versions it recorded (one listing); otherwise the files are read. The
+    lake resource is initialised alone: `dg.build_resources` would create a throwaway Dagster
+    instance for it (about a second).
+    """
+    with (defs.resources or {})["lake"].process_config_and_initialize_cm() as lake:
+        files = source_files(lake, MOVIES)
+        recorded = recorded_genre_counts(instance, files) if instance is not None else None
+        if recorded is not None:
+            return recorded
+        return dict(summarize_movies(lake, files).genre_counts)
 
 
 def contiguous_ranges(
@@ -94,11 +106,35 @@ def materialize(
     """Materialise the genres (or all of them) in one run per contiguous range of partitions.
 
     Every requested genre is validated, and refused when no movie has it (a likely typo) unless
-    `allow_missing_genre`, before the instance is opened: a refused request changes nothing.
+    `allow_missing_genre`, before anything is written: a refused request changes nothing.
     """
     deployment = os.environ.get(DEPLOYMENT_ENV, DEFAULT_DEPLOYMENT)
     defs = build_definitions(deployment)
-    counts = genre_counts_in_lake(defs)
+    with contextlib.ExitStack() as stack:
+        # A configured instance (DAGSTER_HOME with its dagster.yaml) is opened first: it may hold
+        # the genre counts of the current movies files, and opening it writes nothing. Any other
+        # instance is opened once the request is accepted, as it has no such history (an
+        # ephemeral one) or Dagster warns about it (a DAGSTER_HOME without dagster.yaml).
+        instance = stack.enter_context(instance_for_cli()) if _configured_home() else None
+        counts = genre_counts_in_lake(defs, instance)
+        requested, tags = _accepted_request(genres, all_genres, allow_missing_genre, counts)
+        if instance is None:
+            instance = stack.enter_context(instance_for_cli())
+        return _run_ranges(defs, instance, requested, tags)
+
+
+def _configured_home() -> bool:
+    home = os.environ.get("DAGSTER_HOME")
+    return bool(home) and (Path(str(home)) / "dagster.yaml").is_file()
+
+
+def _accepted_request(
+    genres: Sequence[str] | None,
+    all_genres: bool,
+    allow_missing_genre: bool,
+    counts: dict[str, int],
+) -> tuple[list[str], dict[str, str]]:
+    """The genres to run and the runs' tags; raises when a genre is refused."""
     if all_genres:
         requested = genre_rules.ordered_genres([*genre_rules.MOVIELENS_GENRES, *counts])
     else:
@@ -111,20 +147,26 @@ def materialize(
         tags[ALLOW_MISSING_GENRE_TAG] = "true"
     else:
         refuse_unknown_genres(requested, counts, override="pass --allow-missing-genre")
+    return requested, tags
+
+
+def _run_ranges(
+    defs: dg.Definitions, instance: dg.DagsterInstance, requested: list[str], tags: dict[str, str]
+) -> LaunchReport:
+    """One run per contiguous range of the requested genres' partitions."""
     report = LaunchReport()
-    with instance_for_cli() as instance:
-        register_genres(instance, requested)
-        order = list(instance.get_dynamic_partitions(GENRE_PARTITIONS_NAME))
-        job = defs.resolve_job_def(all_genres_job.name)
-        for start, end in contiguous_ranges(order, requested):
-            result = job.execute_in_process(
-                instance=instance,
-                run_config={"loggers": {"cli_progress": {}}},
-                tags={**tags, **range_tags(start, end)},
-                raise_on_error=False,
-            )
-            report.run_ids.append(result.run_id)
-            _collect(result, report)
+    register_genres(instance, requested)
+    order = list(instance.get_dynamic_partitions(GENRE_PARTITIONS_NAME))
+    job = defs.resolve_job_def(all_genres_job.name)
+    for start, end in contiguous_ranges(order, requested):
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"cli_progress": {}}},
+            tags={**tags, **range_tags(start, end)},
+            raise_on_error=False,
+        )
+        report.run_ids.append(result.run_id)
+        _collect(result, report)
     return report
 
 

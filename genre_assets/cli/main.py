@@ -85,7 +85,12 @@ def _plugin_commands(commands: Any) -> None:
             )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The commands defined here: running one of them loads no plugin (importing a plugin's module
+# costs start-up time that the command does not use).
+OWN_COMMANDS = ("sample-data", "materialize", "doctor")
+
+
+def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genre-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -118,12 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.set_defaults(handler=_doctor)
 
-    _plugin_commands(commands)
+    if plugins:
+        _plugin_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    own = bool(arguments) and arguments[0] in OWN_COMMANDS
+    args = build_parser(plugins=not own).parse_args(arguments)
     try:
         return args.handler(args)
     except GenreAssetsError as error:

@@ -30,6 +30,12 @@ class GenreExport:
     # The header and first rows of the file as written, for the UI's preview: the engine has
     # the bytes at hand, so the asset need not fetch the object again.
     head: bytes = b""
+    # Optional, for genre_film_table's checks, which then need not read the file back: the whole
+    # file as written, when the engine has it at hand, and the object's version as written (what
+    # `LakeResource.list_objects` reports as `LakeObject.version`: mtime-size locally, the ETag on
+    # S3). An engine that leaves either out only makes the checks read the file, as before.
+    data: bytes | None = None
+    version: str = ""
 
 
 def head_lines(data: bytes, rows: int) -> bytes:

@@ -90,3 +90,31 @@ def test_an_empty_table_warns_and_says_whether_the_genre_exists(movies_with_genr
 def test_a_broken_export_is_an_error_naming_the_file_and_line():
     with pytest.raises(InputError, match=r"s3://l/x\.tsv, line 3: 4 fields"):
         _summary("1\tA\t1999\t3.0000\t1", "2\tB\t3.0000\t1")
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["1\tA\t1999\t0.5000\t1", "2\tB\t\t5.0000\t3"],
+        ["1\tA\t1999\t5.0001\t1", "2\tB\t\t0.4999\t2", "3\tC\t\t3\t1", "1\tD\t2001\t3.5\t9"],
+        ["1\tA\t1999\t3.0000\t0"],  # no votes: the row-by-row path
+        ["01\tA\t1999\t3.0000\t1", "1\tB\t1999\t3.0000\t1"],  # 01 and 1 are the same id
+        ["4\tA \\\\ B\\n\t1999\t3.0000\t1", "5\tC\r\t\t4.0\t2"],
+        [f"{i}\tT{i}\t2000\t{(i % 11) / 2:.4f}\t{i % 3}" for i in range(1, 60)],
+    ],
+)
+def test_the_plain_line_path_and_the_row_path_summarise_alike(rows):
+    data = (HEADER + "".join(r + "\n" for r in rows)).encode()
+    plain = checks._summarize_plain(data)
+    assert checks.summarize_export(data, "x") == checks._summarize_rows(data, "x")
+    if plain is not None:
+        assert plain == checks._summarize_rows(data, "x")
+
+
+def test_a_recorded_summary_describes_only_the_version_it_was_recorded_with():
+    summary = _summary("1\tA\t1999\t5.0001\t1", "1\tB\t\t3.0000\t2")
+    recorded = checks.summary_to_json(summary, "123-456")
+    assert checks.summary_from_json(recorded, "123-456") == summary
+    assert checks.summary_from_json(recorded, "123-457") is None
+    assert checks.summary_from_json(recorded, "") is None
+    assert checks.summary_from_json({"version": "123-456"}, "123-456") is None

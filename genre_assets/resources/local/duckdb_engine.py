@@ -395,11 +395,16 @@ class DuckDBEngineResource(EngineResource):
                     row_count=int(count),
                     size_bytes=len(data),
                     head=head_lines(data, PREVIEW_ROWS),
+                    data=data,
+                    version=self.lake.object_version(target.export_key),
                 )
             )
-            log.info(
-                f"Wrote {count} films of {target.name!r} to {self.lake.uri(target.export_key)}"
-            )
+        # One line for all genres: each log line is an event the instance stores.
+        log.info(
+            f"Wrote {sum(e.row_count for e in exports)} films in {len(exports)} export(s) under "
+            f"{self.lake.uri('movielens/')}: "
+            + ", ".join(f"{e.genre} {e.row_count}" for e in exports)
+        )
         return exports
 
     def create_genre_tables(

@@ -40,6 +40,10 @@ def write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
         raise
 
 
+def _version(stat: os.stat_result) -> str:
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
 def _sample_data_hint(root: Path) -> str:
     return f"create sample data with: genre-assets sample-data --lake {shlex.quote(str(root))}"
 
@@ -97,11 +101,15 @@ class LocalLakeResource(LakeResource):
                     LakeObject(
                         key=f"{prefix.rstrip('/')}/{entry.name}",
                         size=stat.st_size,
-                        version=f"{stat.st_mtime_ns}-{stat.st_size}",
+                        version=_version(stat),
                         modified=stat.st_mtime,
                     )
                 )
         return objects
+
+    def object_version(self, key: str) -> str:
+        """The version `list_objects` reports for `key` (one stat)."""
+        return _version(self.local_path(key).stat())
 
     def read_bytes(self, key: str) -> bytes:
         return self.local_path(key).read_bytes()
