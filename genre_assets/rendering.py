@@ -177,12 +177,15 @@ def _query_cli(cli: str) -> str:
 @dataclass(frozen=True)
 class AggregateFill:
     """One INSERT of the rating aggregates' step: its script, the file it reads and the marker
-    written once it succeeded; `expects_rows`: the file has more than its header."""
+    written once it succeeded; `expects_rows`: the file has more than its header; `table` and
+    `location`: the aggregate table the INSERT fills and the folder this run defined it over."""
 
     script_uri: str
     source_uri: str
     complete_marker_uri: str
     expects_rows: bool
+    table: str
+    location: str
 
 
 def emr_fill_rating_aggregates_script(
@@ -194,6 +197,8 @@ def emr_fill_rating_aggregates_script(
 ) -> str:
     """The shell step that runs each fill's INSERT with `cli` (presto-cli or trino-cli) and marks
     it complete, then removes the folders `remove_uris` (aggregates of files gone or changed)."""
+    for fill in fills:
+        validate_identifier(fill.table, "table name")
     return render(
         "shell/fill_rating_aggregates.sh.j2",
         database=validate_identifier(database, "database name"),

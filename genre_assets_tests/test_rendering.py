@@ -169,3 +169,16 @@ def test_a_rating_aggregate_is_a_hive_parquet_table_filled_by_a_presto_insert_of
     tables = {t.name for t in query.find_all(exp.Table)}
     assert {spec.name, "rating_agg_2"} <= tables and "ratings" not in tables
     assert query.find(exp.Union) is not None
+
+
+def test_only_text_tables_declare_header_lines():
+    """Newer PrestoDB refuses `skip.header.line.count` on anything but CSV and text tables
+    (docs/aws-fidelity.md): the Parquet rating aggregates have no header and declare none."""
+    from genre_assets.domain.schema import MOVIES, rating_aggregate_spec
+
+    csv = rendering.hive_create_table("movielens", MOVIES, "s3://lake/movielens/movies/")
+    assert "TBLPROPERTIES ('skip.header.line.count' = '1');" in csv
+    spec = rating_aggregate_spec("rating_agg_0123456789abcdef01234567", "_cache/x/")
+    parquet = rendering.hive_create_table("movielens", spec, "s3://lake/_cache/x/")
+    assert "skip.header.line.count" not in parquet and "TBLPROPERTIES" not in parquet
+    assert parquet.rstrip().endswith(";") and "INPUTFORMAT" in parquet

@@ -19,6 +19,8 @@ def _tools(folder: Path) -> dict[str, str]:
     (bin_dir / "aws").write_text(
         "#!/usr/bin/env bash\n"
         'echo "aws $*" >> "$LOG"\n'
+        # `aws glue get-table … --query Table.StorageDescriptor.Location --output text`
+        'if [ "$1" = glue ]; then echo "$GLUE_LOCATION"; exit 0; fi\n'
         'src="${@: -2:1}"; dst="${@: -1}"\n'
         'src="${src/s3:\\/\\//$S3/}"; dst="${dst/s3:\\/\\//$S3/}"\n'
         'if [ "$2" = rm ]; then rm -rf "$dst"; exit 0; fi\n'
@@ -85,7 +87,10 @@ def test_the_cache_step_marks_its_folder_complete_only_after_presto_succeeds(
         source_uri="s3://lake/movielens/ratings/ratings.csv",
         complete_marker_uri="s3://lake/_cache/rating_aggregates/new/run/_GENRE_ASSETS_COMPLETE",
         expects_rows=True,
+        table="rating_agg_new",
+        location="s3://lake/_cache/rating_aggregates/new/run/",
     )
+    env["GLUE_LOCATION"] = fill.location.rstrip("/")  # Glue holds it without the slash
     stale = "s3://lake/_cache/rating_aggregates/old/"
     (folder / "old/run").mkdir(parents=True)
     (folder / "old/run/_GENRE_ASSETS_COMPLETE").write_text("complete\n")
@@ -112,4 +117,12 @@ def test_the_cache_step_marks_its_folder_complete_only_after_presto_succeeds(
     cli.write_text("#!/usr/bin/env bash\necho 'Query x failed: boom' >&2\nexit 1\n")
     failed, _ = _run(script, {**env, **{k: v for k, v in os.environ.items() if k == "LANG"}})
     assert failed.returncode != 0 and "Query x failed: boom" in failed.stderr
+    assert not (folder / "new/run/_GENRE_ASSETS_COMPLETE").exists()
+    # Another run redefined the table over its own folder: no INSERT into it, no marker.
+    cli.write_text("#!/usr/bin/env bash\necho 'presto-cli ran' >> \"$LOG\"\n")
+    other = "s3://lake/_cache/rating_aggregates/new/other-run"
+    raced, _ = _run(script, {**env, "GLUE_LOCATION": other})
+    assert raced.returncode != 0, raced.stderr
+    assert f"rating_agg_new is now over {other}, not this run's {fill.location}" in raced.stderr
+    assert "presto-cli ran" not in Path(env["LOG"]).read_text()
     assert not (folder / "new/run/_GENRE_ASSETS_COMPLETE").exists()

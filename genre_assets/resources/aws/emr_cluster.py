@@ -180,6 +180,11 @@ def job_flow_request(
         # PrestoDB and Trino insert into an external table only with this set, under the same
         # name in both (docs/aws-fidelity.md).
         engine_hive["hive.non-managed-table-writes-enabled"] = "true"
+        if engine.name == "presto":
+            # PrestoDB stages an INSERT's files under <bucket>/tmp/presto-<user>/ unless the
+            # file system is its own S3 one, and EMRFS is not: off, it writes into the table's
+            # folder directly, as Trino does on EMRFS (docs/aws-fidelity.md).
+            engine_hive["hive.temporary-staging-directory-enabled"] = "false"
     # The setting alone chooses the engine: another engine's application among `applications`
     # would make a request EMR refuses (the two cannot share a cluster).
     engines = {e.application.lower() for e in QUERY_ENGINES.values()}

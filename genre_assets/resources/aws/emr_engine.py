@@ -282,6 +282,8 @@ class EMREngineResource(EngineResource):
                         aggregate.spec.folder + CACHE_COMPLETE_MARKER
                     ),
                     expects_rows=aggregate.source.size > len(",".join(RATINGS.csv_header)) + 2,
+                    table=aggregate.spec.name,
+                    location=self.lake.uri(aggregate.spec.folder),
                 )
             )
         removed = [folder for folder in map(self._cache_folder_of, stale) if folder]

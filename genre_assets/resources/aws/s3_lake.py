@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import ClientError
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
@@ -116,10 +115,9 @@ class S3LakeResource(LakeResource):
         self._client().delete_object(Bucket=self.bucket(), Key=self._object_key(key))
 
     def exists(self, key: str) -> bool:
-        try:
-            self._client().head_object(Bucket=self.bucket(), Key=self._object_key(key))
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
+        # A listing, not HeadObject: S3 answers HEAD of a missing key with 403, not 404, unless
+        # the caller may list the bucket, and the policy lets the pipeline list only under the
+        # lake's prefix (docs/aws-fidelity.md). The first key under `key` is `key` when it exists.
+        full = self._object_key(key)
+        listed = self._client().list_objects_v2(Bucket=self.bucket(), Prefix=full, MaxKeys=1)
+        return any(o["Key"] == full for o in listed.get("Contents", []))

@@ -81,6 +81,10 @@ def test_presto_may_write_outside_managed_tables_only_when_the_columnar_cache_is
     ]
     assert presto["Properties"]["hive.metastore"] == "glue"
     assert ("hive.non-managed-table-writes-enabled" in presto["Properties"]) == bool(cache)
+    # PrestoDB on EMRFS would stage each INSERT under <bucket>/tmp/presto-<user>/ first.
+    assert presto["Properties"].get("hive.temporary-staging-directory-enabled") == (
+        "false" if cache else None
+    )
 
 
 def test_a_three_genre_run_uses_one_cluster_and_terminates_it(aws_env, step_driver):
