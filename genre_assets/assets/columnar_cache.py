@@ -3,7 +3,8 @@ raw files.
 
 Locally: `movies` as Parquet, and for each ratings file its per-movie rating sums and counts
 (resources/local/rating_aggregates.py), so an unchanged file is never read again and a new one
-is read alone. On EMR (GENRE_ASSETS_EMR_COLUMNAR_CACHE): `ratings` as Parquet in the lake. Engines
+is read alone. On EMR (GENRE_ASSETS_EMR_COLUMNAR_CACHE=1): the same per-file aggregates as Parquet
+tables in the lake, each filled by an INSERT that reads its file alone; Athena keeps none. Engines
 fall back to the CSVs when the cache is missing or stale, so it only ever changes speed.
 """
 
