@@ -37,7 +37,6 @@ from genre_assets.domain.tsv import PREVIEW_ROWS, TSV_HEADER, escape_field
 from genre_assets.errors import EngineError
 from genre_assets.resources.aws.clients import AwsClientsResource
 from genre_assets.resources.aws.glue_catalog import GlueCatalogResource
-from genre_assets.resources.aws.glue_tables import TableShape, matches
 from genre_assets.resources.aws.s3_lake import S3LakeResource, parse_s3_uri
 from genre_assets.resources.engine import EngineResource, GenreExport, head_lines
 from genre_assets.settings import SETTINGS
@@ -325,11 +324,7 @@ class AthenaEngineResource(EngineResource):
         self, log: dg.DagsterLogManager, tables: list[tuple[TableSpec, str]], purpose: str
     ) -> Mapping[str, Any]:
         database = self.catalog.database_name()
-        needed = [
-            (spec, location)
-            for spec, location in tables
-            if not matches(self.catalog.glue_table(spec.name), TableShape.of_spec(spec, location))
-        ]
+        needed = self.catalog.not_as_defined(tables)
         if not needed:
             log.info(
                 f"Glue already has {', '.join(s.name for s, _ in tables)} as defined: no Athena DDL"
@@ -339,14 +334,13 @@ class AthenaEngineResource(EngineResource):
         metadata = self._run_ddl(log, purpose, script, context=database)
         # A definition Glue holds otherwise than the DDL said (a SerDe property Athena stored
         # differently) would silently change how rows read: fail loudly instead.
-        for spec, location in needed:
-            if not matches(self.catalog.glue_table(spec.name), TableShape.of_spec(spec, location)):
-                raise EngineError(
-                    f"Athena's DDL for {database}.{spec.name} succeeded but Glue does not hold "
-                    f"the definition it gave (location {location}, serde "
-                    f"{spec.storage.storage.serde}); compare with `aws glue get-table "
-                    f"--database-name {database} --name {spec.name}`"
-                )
+        for spec, location in self.catalog.not_as_defined(needed):
+            raise EngineError(
+                f"Athena's DDL for {database}.{spec.name} succeeded but Glue does not hold "
+                f"the definition it gave (location {location}, serde "
+                f"{spec.storage.storage.serde}); compare with `aws glue get-table "
+                f"--database-name {database} --name {spec.name}`"
+            )
         return metadata
 
     def _run_ddl(

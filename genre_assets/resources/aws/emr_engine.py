@@ -430,11 +430,7 @@ class EMREngineResource(EngineResource):
         self, log: dg.DagsterLogManager, tables: list[tuple[TableSpec, str]], step_name: str
     ) -> Mapping[str, Any]:
         database = self.catalog.database_name()
-        needed = [
-            (spec, location)
-            for spec, location in tables
-            if not matches(self.catalog.glue_table(spec.name), TableShape.of_spec(spec, location))
-        ]
+        needed = self.catalog.not_as_defined(tables)
         if not needed:
             log.info(
                 f"Glue already has {', '.join(s.name for s, _ in tables)} as defined: no Hive step"

@@ -6,8 +6,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from genre_assets.domain.schema import TableSpec
 from genre_assets.rendering import validate_identifier
 from genre_assets.resources.aws.clients import AwsClientsResource
+from genre_assets.resources.aws.glue_tables import TableShape, matches
 from genre_assets.resources.catalog import CatalogResource, TableInfo
 
 
@@ -41,6 +43,15 @@ class GlueCatalogResource(CatalogResource):
             if is_not_found(error):
                 return None
             raise
+
+    def not_as_defined(self, tables: list[tuple[TableSpec, str]]) -> list[tuple[TableSpec, str]]:
+        """The (spec, location) pairs whose Glue table is missing or defined otherwise: the
+        ones DDL must (re)create."""
+        return [
+            (spec, location)
+            for spec, location in tables
+            if not matches(self.glue_table(spec.name), TableShape.of_spec(spec, location))
+        ]
 
     def get_table(self, name: str) -> TableInfo | None:
         table = self.glue_table(name)

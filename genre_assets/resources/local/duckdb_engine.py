@@ -94,14 +94,8 @@ class DuckDBEngineResource(EngineResource):
             with self._memory_connection() as con:
                 if not self._define_aggregates_view(con):
                     return {}
-                rows = con.execute(
-                    render(
-                        "duckdb/count_aggregated_ratings.sql.j2",
-                        database=database,
-                        view=rating_aggregates.VIEW,
-                    )
-                ).fetchall()[0][0]
-            return {"row_count": int(rows)}
+                rows = self._count_aggregated_ratings(con)
+            return {"row_count": rows}
         with self._memory_connection() as con:
             # This table's view only: a missing ratings folder is the ratings step's failure.
             self._define_source_views(con, log=None, tables=(table,))
@@ -166,14 +160,7 @@ class DuckDBEngineResource(EngineResource):
             old.unlink(missing_ok=True)
         with self._memory_connection() as con:
             self._define_aggregates_view(con)
-            database = self.catalog.database_name()
-            rows = con.execute(
-                render(
-                    "duckdb/count_aggregated_ratings.sql.j2",
-                    database=database,
-                    view=rating_aggregates.VIEW,
-                )
-            ).fetchall()[0][0]
+            rows = self._count_aggregated_ratings(con)
         seconds = time.perf_counter() - started
         log.info(
             f"Rating aggregates: {written} file(s) aggregated, {len(files) - written} reused, "
@@ -215,6 +202,15 @@ class DuckDBEngineResource(EngineResource):
             RATINGS,
             f"aggregating {self.lake.uri(obj.key)} failed",
         )
+
+    def _count_aggregated_ratings(self, con: duckdb.DuckDBPyConnection) -> int:
+        """All rows of the ratings files, from the per-file aggregates' counts (no scan)."""
+        sql = render(
+            "duckdb/count_aggregated_ratings.sql.j2",
+            database=self.catalog.database_name(),
+            view=rating_aggregates.VIEW,
+        )
+        return int(con.execute(sql).fetchall()[0][0])
 
     def _define_aggregates_view(self, con: duckdb.DuckDBPyConnection) -> bool:
         """`<database>.rating_aggregates` over the entries of the current ratings files; False
